@@ -1,0 +1,464 @@
+//! Building a subtree from sorted pairs: the whole map at bulk load, or the
+//! replacement of one data node when it splits down.
+//!
+//! Each node's shape comes from the cost model, as in ALEX's fan-out tree:
+//! a node over keys `S` is a data node if its expected cost is below one
+//! extra level (`NODE_LOOKUP_WEIGHT`), so no inner node could beat it;
+//! otherwise every fan-out `2^d` is priced (traversal cost plus the
+//! key-weighted expected cost of the children as data nodes, with an extra
+//! level for children too large to be one) and the cheapest wins. Adjacent
+//! aligned children that together hold no more than an average child are
+//! merged into one child spanning both blocks of slots. Children too costly
+//! to be data nodes are planned the same way, in turn.
+//!
+//! The build is iterative (an explicit stack, depth-first, left to right),
+//! so it creates data nodes in key order, consumes the pairs in one pass,
+//! and never recurses however deep the data makes the tree.
+
+use crate::config::Layout;
+use crate::cost::{self, NODE_LOOKUP_WEIGHT};
+use crate::data_node::{DataNode, Placement, MIN_SLOTS, NO_NODE};
+
+use crate::inner_node::{InnerNode, NodeRef};
+use crate::key::Key;
+use crate::model::LinearModel;
+use crate::AlexMap;
+
+/// How the subtree's root is chosen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Root {
+    /// By the cost model (a data node if that is cheapest).
+    Free,
+    /// Always an inner node. A given model maps the keys' range onto
+    /// `[0, 1)` (it comes from the parent's slots) and is replaced by the
+    /// line through the end keys if it would not separate them; without
+    /// one, a least-squares fit is used.
+    Inner(Option<LinearModel>),
+}
+
+/// The result of a build: the subtree's root and its first and last data
+/// nodes, linked to each other but not yet to the rest of the map.
+pub(crate) struct Built {
+    pub root: NodeRef,
+    pub head: u32,
+    pub tail: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Free,
+    Data,
+    Inner(Option<LinearModel>),
+}
+
+struct Task {
+    lo: usize,
+    hi: usize,
+    parent: Option<(u32, usize, usize)>,
+    mode: Mode,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    slot: usize,
+    len: usize,
+    lo: usize,
+    hi: usize,
+}
+
+enum Plan {
+    Data,
+    Inner {
+        model: LinearModel,
+        groups: Vec<Group>,
+    },
+}
+
+/// Slots a data node over `keys` keys gets when built.
+pub(crate) fn slots_for<K: Key, V>(map: &AlexMap<K, V>, keys: usize) -> usize {
+    let want = (keys as f64 / map.config.init_density).ceil() as usize;
+    want.max(keys + 1).max(MIN_SLOTS)
+}
+
+/// Most keys one data node may be built with.
+pub(crate) fn max_data_keys<K: Key, V>(map: &AlexMap<K, V>) -> usize {
+    let by_slots = (map.config.max_data_node_slots as f64 * map.config.init_density) as usize;
+    let by_slots = by_slots.min(map.config.max_data_node_slots - 1).max(1);
+    map.config
+        .max_keys_per_data_node
+        .map_or(by_slots, |m| by_slots.min(m))
+}
+
+/// Builds a subtree over `pairs` (sorted, distinct, with images `ords`).
+/// `total_keys` is the size of the whole map, which weighs inner nodes'
+/// child arrays in the cost.
+pub(crate) fn build_subtree<K: Key, V>(
+    map: &mut AlexMap<K, V>,
+    pairs: Vec<(K, V)>,
+    ords: &[u64],
+    root: Root,
+    total_keys: usize,
+) -> Built {
+    assert_eq!(pairs.len(), ords.len());
+    let n = ords.len();
+    let mut pairs = pairs.into_iter();
+    let root_mode = match root {
+        Root::Free if map.config.layout == Layout::SingleLevel && n >= 2 => Mode::Inner(None),
+        Root::Free => Mode::Free,
+        Root::Inner(model) => Mode::Inner(model),
+    };
+    let mut stack = vec![Task {
+        lo: 0,
+        hi: n,
+        parent: None,
+        mode: root_mode,
+    }];
+    let mut root_ref = None;
+    let mut head = NO_NODE;
+    let mut tail = NO_NODE;
+    while let Some(task) = stack.pop() {
+        let keys = &ords[task.lo..task.hi];
+        let plan = match task.mode {
+            Mode::Data => Plan::Data,
+            Mode::Free => plan_node(map, keys, total_keys, true, None),
+            Mode::Inner(model) => plan_node(map, keys, total_keys, false, model),
+        };
+        let node_ref = match plan {
+            Plan::Data => {
+                let slots = slots_for(map, keys.len());
+                let mut node = map.build_data(
+                    pairs.by_ref().take(keys.len()),
+                    keys,
+                    slots,
+                    Placement::Even,
+                );
+                node.prev = tail;
+                let id = map.alloc_data(node);
+                if tail == NO_NODE {
+                    head = id;
+                } else {
+                    map.data[tail as usize].next = id;
+                }
+                tail = id;
+                NodeRef::data(id)
+            }
+            Plan::Inner { model, groups } => {
+                let fanout = groups.last().map_or(1, |g| g.slot + g.len);
+                let id = map.alloc_inner(InnerNode {
+                    model,
+                    children: vec![NodeRef::data(0); fanout].into_boxed_slice(),
+                });
+                let single = map.config.layout == Layout::SingleLevel;
+                let limit = max_data_keys(map);
+                for g in groups.iter().rev() {
+                    let m = g.hi - g.lo;
+                    let mode = if single || m <= 1 {
+                        Mode::Data
+                    } else if m > limit {
+                        Mode::Inner(None)
+                    } else {
+                        Mode::Free
+                    };
+                    stack.push(Task {
+                        lo: task.lo + g.lo,
+                        hi: task.lo + g.hi,
+                        parent: Some((id, g.slot, g.len)),
+                        mode,
+                    });
+                }
+                NodeRef::inner(id)
+            }
+        };
+        match task.parent {
+            None => root_ref = Some(node_ref),
+            Some((parent, slot, len)) => {
+                map.inner[parent as usize].children[slot..slot + len].fill(node_ref);
+            }
+        }
+    }
+    debug_assert!(pairs.next().is_none());
+    Built {
+        root: root_ref.expect("the root task always runs"),
+        head,
+        tail,
+    }
+}
+
+/// Decides one node's shape.
+fn plan_node<K: Key, V>(
+    map: &AlexMap<K, V>,
+    ords: &[u64],
+    total_keys: usize,
+    allow_data: bool,
+    forced_unit: Option<LinearModel>,
+) -> Plan {
+    let n = ords.len();
+    let cfg = &map.config;
+    let limit = max_data_keys(map);
+    let ins = cfg.expected_insert_fraction;
+    if n < 2 {
+        return Plan::Data;
+    }
+    let mut best_cost = f64::INFINITY;
+    let mut best_log2 = 0u32;
+    if allow_data && n <= limit {
+        let c0 = cost::data_node_cost(ords, cfg.init_density).total(ins);
+        if c0 < NODE_LOOKUP_WEIGHT {
+            return Plan::Data;
+        }
+        best_cost = c0;
+    }
+    let unit = match forced_unit {
+        Some(m) => m,
+        None => fit_unit(ords),
+    };
+    let child_bytes = core::mem::size_of::<NodeRef>() + core::mem::size_of::<DataNode<K, V>>();
+    let max_log2 = cfg.max_fanout_log2.min(usize::BITS - n.leading_zeros() + 1);
+    // Every level is priced: costs are not monotone in the fan-out (they
+    // stay flat while children are too large, then drop), so no early stop.
+    for d in 1..=max_log2 {
+        let fanout = 1usize << d;
+        let c = cost::traversal_cost(fanout, child_bytes, n, total_keys)
+            + level_cost(
+                ords,
+                &unit.scaled(fanout as f64),
+                fanout,
+                limit,
+                cfg.init_density,
+                ins,
+            );
+        if c < best_cost {
+            best_cost = c;
+            best_log2 = d;
+        }
+    }
+    if best_log2 == 0 {
+        if allow_data {
+            return Plan::Data;
+        }
+        best_log2 = 1;
+    }
+    // Prototype layout with capped leaves: widen until every child fits.
+    if cfg.layout == Layout::SingleLevel {
+        if let Some(cap) = cfg.max_keys_per_data_node {
+            let want = (n as f64 / (cap as f64 * 0.75)).ceil().max(2.0) as usize;
+            best_log2 = best_log2.max(want.next_power_of_two().trailing_zeros());
+            while best_log2 < cfg.max_fanout_log2
+                && largest_bucket(
+                    ords,
+                    &unit.scaled((1usize << best_log2) as f64),
+                    1 << best_log2,
+                ) > cap
+            {
+                best_log2 += 1;
+            }
+            best_log2 = best_log2.min(cfg.max_fanout_log2);
+        }
+    }
+    let fanout = 1usize << best_log2;
+    let mut model = unit.scaled(fanout as f64);
+    let mut buckets = bucket_bounds(ords, &model, fanout);
+    if buckets.iter().any(|&(lo, hi)| hi - lo == n) {
+        // The model does not separate these keys: fall back to the line
+        // through the end points, which puts the first key in slot 0 and
+        // the last in the last slot.
+        model = LinearModel::spanning(ords[0], ords[n - 1], fanout);
+        buckets = bucket_bounds(ords, &model, fanout);
+    }
+    let mut merge_limit = (n / fanout).max(1);
+    if let Some(cap) = cfg.max_keys_per_data_node {
+        merge_limit = merge_limit.min(cap);
+    }
+    Plan::Inner {
+        model,
+        groups: merge_groups(&buckets, merge_limit),
+    }
+}
+
+/// A least-squares model mapping the keys onto `[0, 1)`.
+fn fit_unit(ords: &[u64]) -> LinearModel {
+    let n = ords.len();
+    let stride = n.div_ceil(cost::FIT_SAMPLE_KEYS).max(1);
+    LinearModel::fit_ranks_strided(ords, stride).scaled(1.0 / n as f64)
+}
+
+/// `(lo, hi)` key-index bounds of each of the `fanout` buckets.
+fn bucket_bounds(ords: &[u64], model: &LinearModel, fanout: usize) -> Vec<(usize, usize)> {
+    // Few buckets over many keys: binary search for each boundary.
+    if fanout.saturating_mul(32) < ords.len() {
+        let mut bounds = Vec::with_capacity(fanout);
+        let mut start = 0;
+        for b in 1..=fanout {
+            let end = if b == fanout {
+                ords.len()
+            } else {
+                start + ords[start..].partition_point(|&t| model.predict(t, fanout) < b)
+            };
+            bounds.push((start, end));
+            start = end;
+        }
+        return bounds;
+    }
+    let mut bounds = Vec::with_capacity(fanout);
+    let mut start = 0;
+    let mut bucket = 0;
+    for (i, &t) in ords.iter().enumerate() {
+        let b = model.predict(t, fanout);
+        while bucket < b {
+            bounds.push((start, i));
+            start = i;
+            bucket += 1;
+        }
+    }
+    while bucket < fanout {
+        bounds.push((start, ords.len()));
+        start = ords.len();
+        bucket += 1;
+    }
+    bounds
+}
+
+fn largest_bucket(ords: &[u64], model: &LinearModel, fanout: usize) -> usize {
+    bucket_bounds(ords, model, fanout)
+        .iter()
+        .map(|&(lo, hi)| hi - lo)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Merges aligned neighbouring buckets bottom-up while the pair holds at
+/// most `limit` keys.
+fn merge_groups(buckets: &[(usize, usize)], limit: usize) -> Vec<Group> {
+    let mut groups: Vec<Group> = buckets
+        .iter()
+        .enumerate()
+        .map(|(slot, &(lo, hi))| Group {
+            slot,
+            len: 1,
+            lo,
+            hi,
+        })
+        .collect();
+    let mut size = 1;
+    while size < buckets.len() {
+        let mut merged = Vec::with_capacity(groups.len());
+        let mut any = false;
+        let mut i = 0;
+        while i < groups.len() {
+            let g = groups[i];
+            if g.len == size && g.slot % (2 * size) == 0 && i + 1 < groups.len() {
+                let h = groups[i + 1];
+                if h.len == size && h.slot == g.slot + size && h.hi - g.lo <= limit {
+                    merged.push(Group {
+                        slot: g.slot,
+                        len: 2 * size,
+                        lo: g.lo,
+                        hi: h.hi,
+                    });
+                    any = true;
+                    i += 2;
+                    continue;
+                }
+            }
+            merged.push(g);
+            i += 1;
+        }
+        groups = merged;
+        if !any {
+            break;
+        }
+        size *= 2;
+    }
+    groups
+}
+
+/// Key-weighted expected cost of the children at `fanout`, each priced as
+/// a data node (plus one level if it is too large to be one). Small levels
+/// are priced exactly; wide ones through the buckets of 64 keys evenly
+/// spaced by rank, which samples buckets in proportion to their keys.
+fn level_cost(
+    ords: &[u64],
+    model: &LinearModel,
+    fanout: usize,
+    limit: usize,
+    density: f64,
+    insert_fraction: f64,
+) -> f64 {
+    const SAMPLES: usize = 64;
+    let n = ords.len();
+    let bucket_cost = |lo: usize, hi: usize| {
+        let m = hi - lo;
+        let c = cost::data_node_cost(&ords[lo..hi], density).total(insert_fraction);
+        if m > limit {
+            c + NODE_LOOKUP_WEIGHT
+        } else {
+            c
+        }
+    };
+    if fanout <= SAMPLES || n <= 8 * SAMPLES {
+        let mut sum = 0.0;
+        for (lo, hi) in bucket_bounds(ords, model, fanout) {
+            if hi > lo {
+                sum += bucket_cost(lo, hi) * (hi - lo) as f64;
+            }
+        }
+        return sum / n as f64;
+    }
+    let mut sum = 0.0;
+    let mut last: Option<(usize, f64)> = None;
+    for s in 0..SAMPLES {
+        let rank = (2 * s + 1) * n / (2 * SAMPLES);
+        let b = model.predict(ords[rank], fanout);
+        let c = match last {
+            Some((lb, c)) if lb == b => c,
+            _ => {
+                let lo = ords.partition_point(|&t| model.predict(t, fanout) < b);
+                let hi = ords.partition_point(|&t| model.predict(t, fanout) <= b);
+                bucket_cost(lo, hi)
+            }
+        };
+        last = Some((b, c));
+        sum += c;
+    }
+    sum / SAMPLES as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_keeps_blocks_aligned() {
+        let buckets = vec![
+            (0, 0),
+            (0, 1),
+            (1, 1),
+            (1, 1),
+            (1, 10),
+            (10, 20),
+            (20, 20),
+            (20, 20),
+        ];
+        let groups = merge_groups(&buckets, 5);
+        for g in &groups {
+            assert!(g.len.is_power_of_two());
+            assert_eq!(g.slot % g.len, 0);
+        }
+        let covered: usize = groups.iter().map(|g| g.len).sum();
+        assert_eq!(covered, 8);
+        assert_eq!(groups[0].len, 4);
+    }
+
+    #[test]
+    fn bucket_bounds_cover_every_key_once() {
+        let ords: Vec<u64> = (0..1000).map(|i| i * i).collect();
+        let model = fit_unit(&ords).scaled(16.0);
+        let b = bucket_bounds(&ords, &model, 16);
+        assert_eq!(b.len(), 16);
+        assert_eq!(b[0].0, 0);
+        assert_eq!(b[15].1, 1000);
+        for w in b.windows(2) {
+            assert_eq!(w[0].1, w[1].0);
+        }
+    }
+}

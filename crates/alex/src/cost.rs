@@ -1,0 +1,318 @@
+//! The cost model: every weight and threshold the index decides by, and the
+//! one function that turns a key layout into an expected cost.
+//!
+//! Cost is in abstract units, as in ALEX (Ding et al., SIGMOD 2020, §4.3):
+//! one exponential-search iteration costs `EXP_SEARCH_ITERATIONS_WEIGHT`,
+//! one shifted slot on insert costs `SHIFTS_WEIGHT`, one extra node on the
+//! root-to-leaf path costs `NODE_LOOKUP_WEIGHT`, and every byte of inner-node
+//! child array costs `MODEL_SIZE_WEIGHT`, spread over the keys below it.
+//!
+//! The expected cost of a data node over sorted keys comes from simulating
+//! the placement the node itself performs (model prediction, then the first
+//! free slot to the right, never so far right that the remaining keys would
+//! not fit): the mean of `log2(|actual - predicted| + 1)` estimates search
+//! iterations, and for every run of `r` consecutive occupied slots an insert
+//! landing in it shifts about `r / 4` slots, which an insert hits with
+//! probability `r / n`: `sum(r^2) / (4 n)` expected shifts per insert.
+
+use crate::model::LinearModel;
+
+/// Weight of one exponential-search iteration inside a data node.
+pub(crate) const EXP_SEARCH_ITERATIONS_WEIGHT: f64 = 20.0;
+/// Weight of shifting one slot during an insert.
+pub(crate) const SHIFTS_WEIGHT: f64 = 0.5;
+/// Weight of visiting one more node from root to leaf.
+pub(crate) const NODE_LOOKUP_WEIGHT: f64 = 20.0;
+/// Weight of one byte of inner-node child array, per key below it.
+pub(crate) const MODEL_SIZE_WEIGHT: f64 = 5e-7;
+
+/// A data node whose measured cost exceeds its expected cost by this factor
+/// (and `NODE_LOOKUP_WEIGHT` in absolute terms) is considered for a split.
+pub(crate) const SIGNIFICANT_DEVIATION_FACTOR: f64 = 1.5;
+/// Shifts per insert beyond which a data node must split rather than grow.
+pub(crate) const CATASTROPHIC_SHIFTS_PER_INSERT: f64 = 100.0;
+/// Inserts a node must have seen before its measured cost is trusted.
+pub(crate) const MIN_INSERTS_FOR_EMPIRICAL_COST: u64 = 64;
+/// Fraction of inserts beyond one end of a node that marks it as taking
+/// appends (or prepends), so a resize leaves room on that end.
+pub(crate) const APPEND_MOSTLY_THRESHOLD: f64 = 0.9;
+
+/// The root widens its key domain for keys beyond it only if they are at
+/// least this dense, relative to the keys inside the domain.
+pub(crate) const OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY: f64 = 1.0 / 16.0;
+
+/// Keys read at most when estimating one data node's cost; larger inputs
+/// are sampled at an even stride.
+pub(crate) const COST_SAMPLE_KEYS: usize = 512;
+/// Keys read at most when fitting one model; larger inputs are sampled.
+pub(crate) const FIT_SAMPLE_KEYS: usize = 8192;
+
+/// A data node with fewer keys than this fraction of its limit tries to
+/// merge with its sibling block.
+pub(crate) const MERGE_TRIGGER_FRACTION: f64 = 0.125;
+/// Two siblings merge only if together they fill at most this fraction of
+/// the largest data node, so the merged node has room to grow.
+pub(crate) const MERGE_MAX_FRACTION: f64 = 0.5;
+
+/// Expected behaviour of a data node laid out over some keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct DataCost {
+    /// Mean `log2(|actual - predicted| + 1)` over the keys.
+    pub search_iterations: f64,
+    /// Expected slots shifted by one insert.
+    pub shifts: f64,
+}
+
+impl DataCost {
+    /// The weighted cost, with inserts making up `insert_fraction` of the
+    /// operations.
+    pub fn total(&self, insert_fraction: f64) -> f64 {
+        EXP_SEARCH_ITERATIONS_WEIGHT * self.search_iterations
+            + SHIFTS_WEIGHT * self.shifts * insert_fraction
+    }
+}
+
+/// `log2(x)` for `x >= 1`, exact at powers of two and within 0.09
+/// between them (linear between powers): plenty for a cost estimate, and
+/// far cheaper than `f64::log2` on the bulk-load path.
+#[inline(always)]
+pub(crate) fn log2_approx(x: usize) -> f64 {
+    if x <= 1 {
+        return 0.0;
+    }
+    let e = usize::BITS - 1 - x.leading_zeros();
+    let frac = (x - (1 << e)) as f64 / (1u64 << e) as f64;
+    e as f64 + frac
+}
+
+/// Accumulates the two statistics while keys are placed left to right.
+#[derive(Debug, Default)]
+pub(crate) struct PlacementStats {
+    log2_error_sum: f64,
+    run_square_sum: f64,
+    run: f64,
+    last_pos: Option<usize>,
+    keys: usize,
+}
+
+impl PlacementStats {
+    /// Records a key predicted at `predicted` and placed at `actual`.
+    #[inline]
+    pub fn record(&mut self, predicted: usize, actual: usize) {
+        self.log2_error_sum += log2_approx(predicted.abs_diff(actual) + 1);
+        match self.last_pos {
+            Some(p) if p + 1 == actual => self.run += 1.0,
+            _ => {
+                self.run_square_sum += self.run * self.run;
+                self.run = 1.0;
+            }
+        }
+        self.last_pos = Some(actual);
+        self.keys += 1;
+    }
+
+    /// The expected cost of the layout recorded so far.
+    pub fn finish(&self) -> DataCost {
+        if self.keys == 0 {
+            return DataCost::default();
+        }
+        let n = self.keys as f64;
+        let squares = self.run_square_sum + self.run * self.run;
+        DataCost {
+            search_iterations: self.log2_error_sum / n,
+            shifts: squares / (4.0 * n),
+        }
+    }
+}
+
+/// The placement every data node uses: the model's slot, moved right to the
+/// first free slot, and left if needed so the keys after it still fit.
+#[inline(always)]
+pub(crate) fn place(
+    predicted: usize,
+    next_free: usize,
+    remaining_after: usize,
+    slots: usize,
+) -> usize {
+    predicted.max(next_free).min(slots - 1 - remaining_after)
+}
+
+/// Expected cost of one data node holding the sorted keys `ords` at
+/// `density`, with a least-squares model. Reads at most
+/// [`COST_SAMPLE_KEYS`] keys: a sample keeps every `stride`-th key and the
+/// layout is simulated at the same density over proportionally fewer slots.
+pub(crate) fn data_node_cost(ords: &[u64], density: f64) -> DataCost {
+    let n = ords.len();
+    if n <= 1 {
+        return DataCost::default();
+    }
+    let stride = n.div_ceil(COST_SAMPLE_KEYS);
+    let sample = n.div_ceil(stride);
+    let slots = ((sample as f64 / density).ceil() as usize).max(sample);
+    // The rank model predicts in 0..n; the sample lives in 0..slots.
+    let model = LinearModel::fit_ranks_strided(ords, stride).scaled(slots as f64 / n as f64);
+    let mut stats = PlacementStats::default();
+    let mut next_free = 0;
+    for (i, &t) in ords.iter().step_by(stride).enumerate() {
+        let predicted = model.predict(t, slots);
+        let pos = place(predicted, next_free, sample - 1 - i, slots);
+        stats.record(predicted, pos);
+        next_free = pos + 1;
+    }
+    stats.finish()
+}
+
+/// Cost of one more inner level with `fanout` children above `node_keys` of
+/// `total_keys` keys: a node visit, plus the child array's bytes weighted by
+/// how much of the tree pays for them.
+pub(crate) fn traversal_cost(
+    fanout: usize,
+    child_bytes: usize,
+    node_keys: usize,
+    total_keys: usize,
+) -> f64 {
+    let share = total_keys.max(1) as f64 / node_keys.max(1) as f64;
+    NODE_LOOKUP_WEIGHT + MODEL_SIZE_WEIGHT * (fanout * child_bytes) as f64 * share
+}
+
+/// The counters a data node keeps since it was last built, to compare what
+/// it costs against what the model expected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct NodeCounters {
+    pub inserts: u64,
+    pub search_iterations: u64,
+    pub shifts: u64,
+    pub appends: u64,
+    pub prepends: u64,
+}
+
+impl NodeCounters {
+    /// Measured cost per insert, or `None` before enough inserts.
+    pub fn empirical_cost(&self, insert_fraction: f64) -> Option<f64> {
+        if self.inserts < MIN_INSERTS_FOR_EMPIRICAL_COST {
+            return None;
+        }
+        let n = self.inserts as f64;
+        Some(
+            EXP_SEARCH_ITERATIONS_WEIGHT * self.search_iterations as f64 / n
+                + SHIFTS_WEIGHT * self.shifts as f64 / n * insert_fraction,
+        )
+    }
+
+    /// Shifts per insert so far.
+    pub fn shifts_per_insert(&self) -> f64 {
+        if self.inserts == 0 {
+            0.0
+        } else {
+            self.shifts as f64 / self.inserts as f64
+        }
+    }
+
+    /// Which end, if any, takes almost all inserts.
+    pub fn edge_pattern(&self) -> EdgePattern {
+        if self.inserts < MIN_INSERTS_FOR_EMPIRICAL_COST {
+            return EdgePattern::Spread;
+        }
+        let n = self.inserts as f64;
+        if self.appends as f64 >= APPEND_MOSTLY_THRESHOLD * n {
+            EdgePattern::Appends
+        } else if self.prepends as f64 >= APPEND_MOSTLY_THRESHOLD * n {
+            EdgePattern::Prepends
+        } else {
+            EdgePattern::Spread
+        }
+    }
+}
+
+/// Where a data node's inserts land.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EdgePattern {
+    Spread,
+    Appends,
+    Prepends,
+}
+
+/// What to do with a data node that has no room for an insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resize {
+    /// Rebuild it larger, with a retrained model.
+    Expand,
+    /// Replace it by smaller nodes.
+    Split,
+}
+
+/// ALEX's rule: grow in place unless the node is as large as it may get,
+/// shifts have become catastrophic, or its measured cost has drifted well
+/// above what was expected and splitting is expected to be cheaper.
+pub(crate) fn decide_resize(
+    must_split: bool,
+    counters: &NodeCounters,
+    expected_cost: f64,
+    insert_fraction: f64,
+    expand_cost: impl FnOnce() -> f64,
+    split_cost: impl FnOnce() -> f64,
+) -> Resize {
+    if must_split || counters.shifts_per_insert() > CATASTROPHIC_SHIFTS_PER_INSERT {
+        return Resize::Split;
+    }
+    let drifted = counters.empirical_cost(insert_fraction).is_some_and(|c| {
+        c > NODE_LOOKUP_WEIGHT && c > SIGNIFICANT_DEVIATION_FACTOR * expected_cost
+    });
+    if drifted && split_cost() < expand_cost() {
+        Resize::Split
+    } else {
+        Resize::Expand
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evenly_spaced_keys_cost_nothing_to_search() {
+        let ords: Vec<u64> = (0..1000).map(|i| i * 100).collect();
+        let cost = data_node_cost(&ords, 0.5);
+        assert!(cost.search_iterations < 0.01, "{cost:?}");
+        assert!(cost.shifts < 1.0, "{cost:?}");
+    }
+
+    #[test]
+    fn a_dense_cluster_costs_more_than_even_keys() {
+        let even: Vec<u64> = (0..1000).map(|i| i * 100).collect();
+        // Half the keys packed together, half spread far apart: no line fits.
+        let mut skewed: Vec<u64> = (0..500).collect();
+        skewed.extend((0..500).map(|i| (1 << 40) + (i << 30)));
+        let d = 0.7;
+        let (s, e) = (data_node_cost(&skewed, d), data_node_cost(&even, d));
+        assert!(s.total(1.0) > e.total(1.0) + 10.0, "{s:?} vs {e:?}");
+    }
+
+    #[test]
+    fn log2_approx_is_close() {
+        for x in 1..5000usize {
+            assert!((log2_approx(x) - (x as f64).log2()).abs() < 0.09, "{x}");
+        }
+        assert_eq!(log2_approx(1 << 40), 40.0);
+    }
+
+    #[test]
+    fn catastrophic_shifts_force_a_split() {
+        let counters = NodeCounters {
+            inserts: 1000,
+            shifts: 1000 * 200,
+            ..Default::default()
+        };
+        let r = decide_resize(false, &counters, 1.0, 1.0, || 0.0, || 1e9);
+        assert_eq!(r, Resize::Split);
+        let calm = NodeCounters {
+            inserts: 1000,
+            shifts: 1000,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide_resize(false, &calm, 100.0, 1.0, || 0.0, || 0.0),
+            Resize::Expand
+        );
+    }
+}

@@ -1,0 +1,757 @@
+//! `DataNode`: a gapped array of `(key, value)` slots placed by a linear
+//! model, with a bitmap of occupied slots.
+//!
+//! Layout invariants (checked by `check`):
+//! - bit `i` of `bitmap` is set if and only if `slots[i].val` is
+//!   initialised (this is the safety invariant of every `unsafe` block here);
+//! - occupied slots hold strictly increasing keys;
+//! - a gap holds the key of the nearest occupied slot to its right, or
+//!   `K::MAX_KEY` when there is none, so the key array is non-decreasing and
+//!   the search needs no bitmap: the last slot with key `<= t` is occupied
+//!   whenever its key equals `t` (save the trailing `MAX_KEY` gaps);
+//! - `num_keys` is the number of set bits, and at least one slot exists.
+//!
+//! This module knows nothing about the tree or the cost policy: it reports
+//! that it has no room, and the tree decides what to do.
+
+use core::mem::{self, MaybeUninit};
+
+use crate::cost::{self, DataCost, NodeCounters, PlacementStats};
+use crate::key::Key;
+use crate::model::LinearModel;
+use crate::simd;
+
+/// Fewest slots a data node has.
+pub(crate) const MIN_SLOTS: usize = 8;
+
+/// Sentinel for "no node" in sibling links.
+pub(crate) const NO_NODE: u32 = u32::MAX;
+
+pub(crate) struct Slot<K, V> {
+    pub key: K,
+    pub val: MaybeUninit<V>,
+}
+
+/// How a rebuilt node spreads its keys over its slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Keys spread over all slots.
+    Even,
+    /// Keys in the first `used` slots; the rest is room for appends, which
+    /// the model places by extrapolation.
+    RoomRight { used: usize },
+    /// Keys in the last `used` slots; the rest is room for prepends.
+    RoomLeft { used: usize },
+}
+
+/// Why an insert did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoRoom {
+    /// The node is at its maximum density.
+    Full,
+    /// The key goes after the last key and the last slot is taken.
+    RightEdge,
+    /// The key goes before the first key and the first slot is taken.
+    LeftEdge,
+}
+
+pub(crate) enum Insert<K, V> {
+    Inserted,
+    Replaced(V),
+    NoRoom(K, V, NoRoom),
+}
+
+pub(crate) struct DataNode<K: Key, V> {
+    pub model: LinearModel,
+    slots: Box<[Slot<K, V>]>,
+    bitmap: Box<[u64]>,
+    num_keys: usize,
+    /// Keys the node takes before an insert reports `NoRoom::Full`; below
+    /// the slot count, so a gap always exists for an insert.
+    limit: usize,
+    /// Previous data node in key order, or `NO_NODE`.
+    pub prev: u32,
+    /// Next data node in key order, or `NO_NODE`.
+    pub next: u32,
+    /// What the cost model expected when the node was built.
+    pub expected: DataCost,
+    /// What inserts have cost since the node was built.
+    pub counters: NodeCounters,
+}
+
+#[inline(always)]
+fn ord<K: Key>(k: K) -> u64 {
+    k.to_ordered()
+}
+
+impl<K: Key, V> DataNode<K, V> {
+    /// An empty node with `slots` slots (at least `MIN_SLOTS`).
+    pub fn empty(slots: usize) -> Self {
+        Self::build(
+            core::iter::empty(),
+            &[],
+            slots.max(MIN_SLOTS),
+            Placement::Even,
+        )
+    }
+
+    /// Builds a node over `pairs`, whose keys' ordered images are `ords`
+    /// (sorted, distinct, same length), in `slots` slots.
+    pub fn build<I>(pairs: I, ords: &[u64], slots: usize, placement: Placement) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+    {
+        let n = ords.len();
+        let slots = slots.max(n).max(MIN_SLOTS);
+        let stride = n.div_ceil(cost::FIT_SAMPLE_KEYS).max(1);
+        let ranks = LinearModel::fit_ranks_strided(ords, stride);
+        let model = if n == 0 {
+            LinearModel::ZERO
+        } else {
+            match placement {
+                Placement::Even => ranks.scaled(slots as f64 / n as f64),
+                Placement::RoomRight { used } => {
+                    ranks.scaled(used.clamp(n, slots) as f64 / n as f64)
+                }
+                Placement::RoomLeft { used } => {
+                    let used = used.clamp(n, slots);
+                    ranks
+                        .scaled(used as f64 / n as f64)
+                        .shifted((slots - used) as f64)
+                }
+            }
+        };
+        // One sequential pass writes every slot once: gaps before a key take
+        // that key (the nearest occupied slot to their right), trailing gaps
+        // take MAX_KEY.
+        let mut array: Vec<Slot<K, V>> = Vec::with_capacity(slots);
+        let mut bitmap = vec![0u64; slots.div_ceil(64)].into_boxed_slice();
+        let mut stats = PlacementStats::default();
+        let mut placed = 0;
+        for (i, (key, value)) in pairs.into_iter().enumerate() {
+            assert!(i < n, "DataNode::build: more pairs than keys");
+            let t = ords[i];
+            debug_assert_eq!(ord(key), t);
+            let predicted = model.predict(t, slots);
+            let pos = cost::place(predicted, array.len(), n - 1 - i, slots);
+            stats.record(predicted, pos);
+            array.resize_with(pos, || Slot {
+                key,
+                val: MaybeUninit::uninit(),
+            });
+            array.push(Slot {
+                key,
+                val: MaybeUninit::new(value),
+            });
+            bitmap[pos >> 6] |= 1 << (pos & 63);
+            placed += 1;
+        }
+        assert_eq!(placed, n, "DataNode::build: fewer pairs than keys");
+        array.resize_with(slots, || Slot {
+            key: K::MAX_KEY,
+            val: MaybeUninit::uninit(),
+        });
+        DataNode {
+            model,
+            slots: array.into_boxed_slice(),
+            bitmap,
+            num_keys: n,
+            limit: slots - 1,
+            prev: NO_NODE,
+            next: NO_NODE,
+            expected: stats.finish(),
+            counters: NodeCounters::default(),
+        }
+    }
+
+    #[inline(always)]
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.num_keys
+    }
+
+    #[inline(always)]
+    pub fn occupied(&self, i: usize) -> bool {
+        self.bitmap[i >> 6] >> (i & 63) & 1 == 1
+    }
+
+    #[inline(always)]
+    pub fn key_at(&self, i: usize) -> &K {
+        &self.slots[i].key
+    }
+
+    /// The entry in occupied slot `i`. Callers pass only positions from
+    /// `find`, `next_occupied`, `prev_occupied`, `first_occupied`,
+    /// `last_occupied`, `lower_bound_occupied` or `last_at_most`, which
+    /// return occupied slots. The bitmap is not read here in release builds:
+    /// it is a separate allocation, and reading it would cost lookups a
+    /// second cache miss.
+    #[inline(always)]
+    pub fn entry_at(&self, i: usize) -> (&K, &V) {
+        debug_assert!(self.occupied(i), "entry_at on a gap");
+        let slot = &self.slots[i];
+        // SAFETY: every caller passes an occupied slot (see above): the
+        // bitmap helpers return set bits, and `find` returns the last slot
+        // whose key equals `t`, which the gap-key invariant (checked by
+        // `check`) makes occupied, falling back to the bitmap for MAX_KEY.
+        // Bit i set means slots[i].val is initialised.
+        (&slot.key, unsafe { slot.val.assume_init_ref() })
+    }
+
+    /// The value in occupied slot `i`, mutably.
+    #[inline(always)]
+    pub fn value_mut_at(&mut self, i: usize) -> &mut V {
+        assert!(self.occupied(i), "value_mut_at on a gap");
+        // SAFETY: bit i is set, so the value is initialised.
+        unsafe { self.slots[i].val.assume_init_mut() }
+    }
+
+    /// First index in `0..=capacity` whose key's image satisfies `is_right`
+    /// (which must be false then true along the non-decreasing keys),
+    /// searching exponentially outwards from `start`. Also returns the
+    /// number of probes.
+    #[inline(always)]
+    fn search(&self, start: usize, is_right: impl Fn(u64) -> bool) -> (usize, u32) {
+        let slots = &self.slots;
+        let n = slots.len();
+        let mut probes = 1u32;
+        if !is_right(ord(slots[start].key)) {
+            // Answer in (start, n].
+            let mut lo = start + 1;
+            let mut step = 1;
+            let hi = loop {
+                let probe = start + step;
+                if probe >= n {
+                    break n;
+                }
+                probes += 1;
+                if is_right(ord(slots[probe].key)) {
+                    break probe;
+                }
+                lo = probe + 1;
+                step <<= 1;
+            };
+            let (pos, p) = simd::first_right(slots, lo, hi, &is_right);
+            (pos, probes + p)
+        } else {
+            // Answer in [0, start].
+            let hi = start;
+            let mut step = 1;
+            let mut hi_bound = hi;
+            let lo = loop {
+                if step > start {
+                    break 0;
+                }
+                let probe = start - step;
+                probes += 1;
+                if !is_right(ord(slots[probe].key)) {
+                    break probe + 1;
+                }
+                hi_bound = probe;
+                step <<= 1;
+            };
+            let (pos, p) = simd::first_right(slots, lo, hi_bound, &is_right);
+            (pos, probes + p)
+        }
+    }
+
+    /// Index of the first slot with key image `> t`, and probes used.
+    #[inline(always)]
+    fn upper_bound(&self, t: u64) -> (usize, u32) {
+        let start = self.model.predict(t, self.slots.len());
+        self.search(start, |x| x > t)
+    }
+
+    /// The occupied slot holding `t`, if any.
+    #[inline]
+    pub fn find(&self, t: u64) -> Option<usize> {
+        let slots = &self.slots;
+        let p = self.model.predict(t, slots.len());
+        // Fast path: the key sits at its predicted slot and the slot after
+        // holds a larger key, so `p` is the last slot holding `t`.
+        if ord(slots[p].key) == t
+            && slots.get(p + 1).is_none_or(|s| ord(s.key) > t)
+            && t != ord(K::MAX_KEY)
+        {
+            return Some(p);
+        }
+        let (ub, _) = self.search(p, |x| x > t);
+        if ub == 0 {
+            return None;
+        }
+        let j = ub - 1;
+        if ord(self.slots[j].key) != t {
+            return None;
+        }
+        // The last slot holding `t` is occupied (gaps copy the key to their
+        // right), except for trailing MAX_KEY gaps: only the largest key
+        // needs the bitmap, which keeps lookups to one cache line.
+        if t != ord(K::MAX_KEY) || self.occupied(j) {
+            Some(j)
+        } else {
+            self.last_occupied()
+                .filter(|&l| ord(self.slots[l].key) == t)
+        }
+    }
+
+    /// The first occupied slot with key image `>= t`.
+    pub fn lower_bound_occupied(&self, t: u64) -> Option<usize> {
+        let start = self.model.predict(t, self.slots.len());
+        let (lb, _) = self.search(start, |x| x >= t);
+        self.next_occupied(lb)
+    }
+
+    /// The last occupied slot with key image `<= t`.
+    pub fn last_at_most(&self, t: u64) -> Option<usize> {
+        let (ub, _) = self.upper_bound(t);
+        if ub == 0 {
+            None
+        } else {
+            self.prev_occupied(ub - 1)
+        }
+    }
+
+    /// First occupied slot at or after `i`.
+    #[inline]
+    pub fn next_occupied(&self, i: usize) -> Option<usize> {
+        let n = self.slots.len();
+        if i >= n {
+            return None;
+        }
+        let mut w = i >> 6;
+        let mut word = self.bitmap[w] & (!0u64 << (i & 63));
+        loop {
+            if word != 0 {
+                let pos = (w << 6) + word.trailing_zeros() as usize;
+                return (pos < n).then_some(pos);
+            }
+            w += 1;
+            if w >= self.bitmap.len() {
+                return None;
+            }
+            word = self.bitmap[w];
+        }
+    }
+
+    /// Last occupied slot at or before `i`.
+    #[inline]
+    pub fn prev_occupied(&self, i: usize) -> Option<usize> {
+        let i = i.min(self.slots.len() - 1);
+        let mut w = i >> 6;
+        let mut word = self.bitmap[w] & (!0u64 >> (63 - (i & 63)));
+        loop {
+            if word != 0 {
+                return Some((w << 6) + 63 - word.leading_zeros() as usize);
+            }
+            if w == 0 {
+                return None;
+            }
+            w -= 1;
+            word = self.bitmap[w];
+        }
+    }
+
+    /// First gap at or after `i`.
+    fn next_gap(&self, i: usize) -> Option<usize> {
+        let n = self.slots.len();
+        if i >= n {
+            return None;
+        }
+        let mut w = i >> 6;
+        let mut word = !self.bitmap[w] & (!0u64 << (i & 63));
+        loop {
+            if word != 0 {
+                let pos = (w << 6) + word.trailing_zeros() as usize;
+                return (pos < n).then_some(pos);
+            }
+            w += 1;
+            if w >= self.bitmap.len() {
+                return None;
+            }
+            word = !self.bitmap[w];
+        }
+    }
+
+    /// Last gap at or before `i`.
+    fn prev_gap(&self, i: usize) -> Option<usize> {
+        let mut w = i >> 6;
+        let mut word = !self.bitmap[w] & (!0u64 >> (63 - (i & 63)));
+        loop {
+            if word != 0 {
+                return Some((w << 6) + 63 - word.leading_zeros() as usize);
+            }
+            if w == 0 {
+                return None;
+            }
+            w -= 1;
+            word = !self.bitmap[w];
+        }
+    }
+
+    pub fn first_occupied(&self) -> Option<usize> {
+        self.next_occupied(0)
+    }
+
+    pub fn last_occupied(&self) -> Option<usize> {
+        self.prev_occupied(self.slots.len() - 1)
+    }
+
+    /// Sets how many keys the node takes before it reports
+    /// `NoRoom::Full`: `max_density` of its slots, and at most `max_keys`.
+    /// Never below the keys it holds, never up to its slot count.
+    pub fn set_limit(&mut self, max_density: f64, max_keys: Option<usize>) {
+        let cap = self.slots.len();
+        let by_density = ((cap as f64 * max_density) as usize).clamp(1, cap - 1);
+        let limit = max_keys.map_or(by_density, |m| by_density.min(m));
+        self.limit = limit.max(self.num_keys).min(cap - 1);
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Inserts or replaces. A new key needs room: when the node is at its
+    /// limit, or the key would go past an occupied end slot, the pair comes
+    /// back in `Insert::NoRoom` and the node is unchanged.
+    pub fn insert(&mut self, key: K, value: V) -> Insert<K, V> {
+        let limit = self.limit;
+        let t = ord(key);
+        let cap = self.slots.len();
+        let predicted = self.model.predict(t, cap);
+        let (ub, probes) = self.search(predicted, |x| x > t);
+        if ub > 0 && ord(self.slots[ub - 1].key) == t {
+            let j = if self.occupied(ub - 1) {
+                Some(ub - 1)
+            } else {
+                self.last_occupied()
+                    .filter(|&l| ord(self.slots[l].key) == t)
+            };
+            if let Some(j) = j {
+                return Insert::Replaced(mem::replace(self.value_mut_at(j), value));
+            }
+        }
+        if self.num_keys >= limit {
+            return Insert::NoRoom(key, value, NoRoom::Full);
+        }
+        let prev = if ub == 0 {
+            None
+        } else {
+            self.prev_occupied(ub - 1)
+        };
+        let next = self.next_occupied(ub);
+        if self.num_keys > 0 {
+            if next.is_none() && prev == Some(cap - 1) {
+                return Insert::NoRoom(key, value, NoRoom::RightEdge);
+            }
+            if prev.is_none() && next == Some(0) {
+                return Insert::NoRoom(key, value, NoRoom::LeftEdge);
+            }
+        }
+        self.counters.inserts += 1;
+        self.counters.search_iterations += u64::from(probes);
+        if self.num_keys > 0 {
+            if next.is_none() {
+                self.counters.appends += 1;
+            } else if prev.is_none() {
+                self.counters.prepends += 1;
+            }
+        }
+        let lo = prev.map_or(0, |p| p + 1);
+        let hi = next.unwrap_or(cap);
+        if lo < hi {
+            // A gap between the neighbours: take the model's slot within it.
+            let q = predicted.clamp(lo, hi - 1);
+            self.write_gap(q, key, value);
+            for g in lo..q {
+                self.slots[g].key = key;
+            }
+        } else {
+            // Neighbours are adjacent: shift towards the nearest gap.
+            let ins = hi;
+            let right = self.next_gap(ins);
+            let left = if ins == 0 {
+                None
+            } else {
+                self.prev_gap(ins - 1)
+            };
+            let go_right = match (left, right) {
+                (Some(l), Some(r)) => r - ins <= ins - 1 - l,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (None, None) => unreachable!("num_keys < limit < capacity leaves a gap"),
+            };
+            if go_right {
+                let g = right.expect("checked");
+                self.slots[ins..=g].rotate_right(1);
+                self.write_gap(ins, key, value);
+                self.set_bit(g);
+                self.counters.shifts += (g - ins) as u64;
+            } else {
+                let g = left.expect("checked");
+                self.slots[g..ins].rotate_left(1);
+                self.write_gap(ins - 1, key, value);
+                self.set_bit(g);
+                self.counters.shifts += (ins - 1 - g) as u64;
+            }
+        }
+        self.num_keys += 1;
+        Insert::Inserted
+    }
+
+    /// Writes a pair into slot `i`, which holds no value, and marks it
+    /// occupied. The slot's bit may already be set by a shift's bookkeeping
+    /// only if the caller sets it for another slot: here it is set for `i`.
+    #[inline(always)]
+    fn write_gap(&mut self, i: usize, key: K, value: V) {
+        self.slots[i] = Slot {
+            key,
+            val: MaybeUninit::new(value),
+        };
+        self.set_bit(i);
+    }
+
+    #[inline(always)]
+    fn set_bit(&mut self, i: usize) {
+        self.bitmap[i >> 6] |= 1 << (i & 63);
+    }
+
+    #[inline(always)]
+    fn clear_bit(&mut self, i: usize) {
+        self.bitmap[i >> 6] &= !(1 << (i & 63));
+    }
+
+    /// Removes the key `t` and returns its value.
+    pub fn remove(&mut self, t: u64) -> Option<V> {
+        let i = self.find(t)?;
+        self.clear_bit(i);
+        // SAFETY: bit i was set (find returns occupied slots only), so the
+        // value is initialised; the bit is now clear, so it is read once.
+        let value = unsafe { self.slots[i].val.assume_init_read() };
+        self.num_keys -= 1;
+        let replacement = self
+            .next_occupied(i + 1)
+            .map_or(K::MAX_KEY, |j| self.slots[j].key);
+        let mut j = i;
+        loop {
+            self.slots[j].key = replacement;
+            if j == 0 {
+                break;
+            }
+            j -= 1;
+            if self.occupied(j) {
+                break;
+            }
+        }
+        Some(value)
+    }
+
+    /// The values of occupied slots in key order, mutably.
+    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> {
+        let bitmap = &self.bitmap;
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter(move |(i, _)| bitmap[i >> 6] >> (i & 63) & 1 == 1)
+            // SAFETY: the filter keeps occupied slots only, whose values are
+            // initialised; each slot is yielded once.
+            .map(|(_, slot)| unsafe { slot.val.assume_init_mut() })
+    }
+
+    /// Moves every entry out, in key order, leaving the node empty.
+    pub fn drain(&mut self) -> Vec<(K, V)> {
+        let mut out = Vec::with_capacity(self.num_keys);
+        let mut i = 0;
+        while let Some(j) = self.next_occupied(i) {
+            self.clear_bit(j);
+            // SAFETY: bit j was set, so the value is initialised; it is
+            // cleared first, so the value is moved out exactly once.
+            let value = unsafe { self.slots[j].val.assume_init_read() };
+            out.push((self.slots[j].key, value));
+            i = j + 1;
+        }
+        self.num_keys = 0;
+        out
+    }
+
+    /// Heap bytes: (slot array, bitmap).
+    pub fn heap_bytes(&self) -> (usize, usize) {
+        (
+            self.slots.len() * mem::size_of::<Slot<K, V>>(),
+            self.bitmap.len() * mem::size_of::<u64>(),
+        )
+    }
+
+    /// Checks this node's own invariants; panics with a message otherwise.
+    pub fn check(&self) {
+        let n = self.slots.len();
+        assert!(n >= MIN_SLOTS, "data node with {n} slots");
+        assert_eq!(self.bitmap.len(), n.div_ceil(64), "bitmap length");
+        let tail_bits = self.bitmap[self.bitmap.len() - 1] >> (n & 63);
+        assert!(n & 63 == 0 || tail_bits == 0, "bits set past the last slot");
+        let ones: usize = self.bitmap.iter().map(|w| w.count_ones() as usize).sum();
+        assert_eq!(ones, self.num_keys, "bitmap count != num_keys");
+        assert!(
+            self.model.is_monotone(),
+            "non-monotone model {:?}",
+            self.model
+        );
+        let mut right = K::MAX_KEY;
+        let mut right_occupied = false;
+        for i in (0..n).rev() {
+            let k = self.slots[i].key;
+            if self.occupied(i) {
+                if right_occupied {
+                    assert!(ord(k) < ord(right), "keys out of order at slot {i}");
+                }
+                right = k;
+                right_occupied = true;
+            } else {
+                assert!(k.key_eq(right), "gap {i} holds {k:?}, expected {right:?}");
+            }
+        }
+        assert!(
+            self.limit < n && self.limit >= self.num_keys.min(n - 1),
+            "limit {} of {n} slots",
+            self.limit
+        );
+    }
+}
+
+impl<K: Key, V> Drop for DataNode<K, V> {
+    fn drop(&mut self) {
+        if mem::needs_drop::<V>() {
+            let mut i = 0;
+            while let Some(j) = self.next_occupied(i) {
+                // SAFETY: bit j is set, so the value is initialised; the node
+                // is being dropped, so no one reads it again.
+                unsafe { self.slots[j].val.assume_init_drop() };
+                i = j + 1;
+            }
+        }
+    }
+}
+
+impl<K: Key, V: Clone> Clone for DataNode<K, V> {
+    fn clone(&self) -> Self {
+        let slots = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Slot {
+                key: s.key,
+                val: if self.occupied(i) {
+                    // SAFETY: bit i is set, so the value is initialised.
+                    MaybeUninit::new(unsafe { s.val.assume_init_ref() }.clone())
+                } else {
+                    MaybeUninit::uninit()
+                },
+            })
+            .collect();
+        DataNode {
+            model: self.model,
+            slots,
+            bitmap: self.bitmap.clone(),
+            num_keys: self.num_keys,
+            limit: self.limit,
+            prev: self.prev,
+            next: self.next,
+            expected: self.expected,
+            counters: self.counters,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn node_of(keys: &[u64], slots: usize) -> DataNode<u64, u64> {
+        DataNode::build(
+            keys.iter().map(|&k| (k, k.wrapping_mul(10))),
+            keys,
+            slots,
+            Placement::Even,
+        )
+    }
+
+    #[test]
+    fn build_find_and_gap_keys() {
+        let keys: Vec<u64> = (0..100).map(|i| i * i).collect();
+        let node = node_of(&keys, 160);
+        node.check();
+        for &k in &keys {
+            let i = node.find(k).unwrap();
+            assert_eq!(node.entry_at(i), (&k, &k.wrapping_mul(10)));
+        }
+        assert!(node.find(2).is_none());
+        assert!(node.find(u64::MAX).is_none());
+    }
+
+    #[test]
+    fn inserts_and_removes_match_btreemap() {
+        let mut node = DataNode::<u64, u64>::empty(64);
+        let mut model = BTreeMap::new();
+        let mut x = 12345u64;
+        for step in 0..4000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let k = x % 300;
+            if step % 3 == 2 {
+                assert_eq!(node.remove(k), model.remove(&k));
+            } else {
+                match node.insert(k, step) {
+                    Insert::Inserted => assert!(model.insert(k, step).is_none()),
+                    Insert::Replaced(old) => assert_eq!(model.insert(k, step), Some(old)),
+                    Insert::NoRoom(k, v, _) => {
+                        let mut pairs = node.drain();
+                        pairs.push((k, v));
+                        pairs.sort_by_key(|p| p.0);
+                        let ords: Vec<u64> = pairs.iter().map(|p| p.0).collect();
+                        let slots = pairs.len() * 2;
+                        node = DataNode::build(pairs, &ords, slots, Placement::Even);
+                        assert!(model.insert(k, v).is_none());
+                    }
+                }
+            }
+            node.check();
+            assert_eq!(node.len(), model.len());
+        }
+        let drained = node.drain();
+        let expected: Vec<(u64, u64)> = model.into_iter().collect();
+        assert_eq!(drained, expected);
+    }
+
+    #[test]
+    fn max_key_and_trailing_gaps() {
+        let keys = [1u64, 5, u64::MAX];
+        let node = node_of(&keys, 16);
+        node.check();
+        assert!(node.find(u64::MAX).is_some());
+        let node = node_of(&[1, 5], 16);
+        assert!(node.find(u64::MAX).is_none());
+        assert_eq!(node.last_at_most(u64::MAX), node.find(5));
+        assert_eq!(node.lower_bound_occupied(6), None);
+        assert_eq!(node.lower_bound_occupied(2), node.find(5));
+    }
+
+    #[test]
+    fn drop_runs_for_owned_values() {
+        let keys: Vec<u64> = (0..50).collect();
+        let values: Vec<std::rc::Rc<()>> = (0..50).map(|_| std::rc::Rc::new(())).collect();
+        let probe = values[7].clone();
+        let mut node =
+            DataNode::build(keys.iter().copied().zip(values), &keys, 80, Placement::Even);
+        let cloned = node.clone();
+        assert_eq!(std::rc::Rc::strong_count(&probe), 3);
+        drop(cloned);
+        node.remove(3);
+        drop(node);
+        assert_eq!(std::rc::Rc::strong_count(&probe), 1);
+    }
+}

@@ -1,0 +1,86 @@
+//! `InnerNode`: a linear model that picks a child slot directly, over a
+//! power-of-two array of child references.
+//!
+//! A child may fill several consecutive slots ("repeated pointers", as in
+//! ALEX): every child occupies one aligned block of `2^k` slots. Splitting a
+//! child sideways hands each half of its block to a new child; doubling the
+//! fan-out doubles every block. The node knows nothing of what its children
+//! hold.
+
+use crate::model::LinearModel;
+
+/// A child reference: an index into the data-node arena (top bit set) or
+/// the inner-node arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct NodeRef(u32);
+
+const DATA_BIT: u32 = 1 << 31;
+
+impl NodeRef {
+    #[inline(always)]
+    pub fn data(index: u32) -> NodeRef {
+        debug_assert!(index < DATA_BIT);
+        NodeRef(index | DATA_BIT)
+    }
+    #[inline(always)]
+    pub fn inner(index: u32) -> NodeRef {
+        debug_assert!(index < DATA_BIT);
+        NodeRef(index)
+    }
+    #[inline(always)]
+    pub fn is_data(self) -> bool {
+        self.0 & DATA_BIT != 0
+    }
+    #[inline(always)]
+    pub fn index(self) -> usize {
+        (self.0 & !DATA_BIT) as usize
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct InnerNode {
+    pub model: LinearModel,
+    pub children: Box<[NodeRef]>,
+}
+
+impl InnerNode {
+    #[inline(always)]
+    pub fn fanout(&self) -> usize {
+        self.children.len()
+    }
+
+    /// The slot a key image routes to.
+    #[inline(always)]
+    pub fn slot_for(&self, t: u64) -> usize {
+        self.model.predict(t, self.children.len())
+    }
+
+    /// The aligned block `(start, len)` that the child in slot `slot`
+    /// occupies. Relies on each child filling one aligned power-of-two
+    /// block, so a block is the child's if both its ends are.
+    pub fn block_of(&self, slot: usize) -> (usize, usize) {
+        let child = self.children[slot];
+        let mut len = 1;
+        let mut start = slot;
+        while len < self.children.len() {
+            let wider = len * 2;
+            let wider_start = slot & !(wider - 1);
+            if self.children[wider_start] == child
+                && self.children[wider_start + wider - 1] == child
+            {
+                len = wider;
+                start = wider_start;
+            } else {
+                break;
+            }
+        }
+        (start, len)
+    }
+
+    /// Doubles the fan-out: every block doubles, every key keeps its child.
+    pub fn double(&mut self) {
+        let doubled: Box<[NodeRef]> = self.children.iter().flat_map(|&c| [c, c]).collect();
+        self.children = doubled;
+        self.model = self.model.scaled(2.0);
+    }
+}

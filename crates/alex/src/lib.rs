@@ -1,0 +1,474 @@
+//! A multi-level ALEX learned index (Ding et al., "ALEX: An Updatable
+//! Adaptive Learned Index", SIGMOD 2020) as an ordered map with the API of
+//! `std::collections::BTreeMap`.
+//!
+//! Inner nodes route a key to a child with a linear model over a
+//! power-of-two array of child references. Data nodes keep `(key, value)`
+//! slots in a gapped array placed by their own linear model, with a bitmap of
+//! occupied slots. A cost model (`cost.rs`) decides fan-outs at bulk load and
+//! whether a full data node expands, splits sideways or splits down.
+//!
+//! Keys are numbers ([`Key`]: `u64 i64 u32 i32 f64 f32`); models predict in
+//! floating point but every comparison is exact, on the key's ordered `u64`
+//! image. Floats use the IEEE total order; NaN is refused.
+//!
+//! The crate does no I/O and has no dependencies. `unsafe` is confined to
+//! `data_node.rs`, where slots hold values only where the bitmap says so.
+#![deny(unsafe_code)]
+
+mod bulk_load;
+mod check;
+mod config;
+mod cost;
+#[allow(unsafe_code)]
+mod data_node;
+mod error;
+mod inner_node;
+mod iter;
+mod key;
+mod model;
+mod remove;
+mod simd;
+mod split;
+mod stats;
+
+pub use config::{Config, Layout};
+pub use error::AlexError;
+pub use iter::{IntoIter, Iter, Keys, Range, Values, ValuesMut};
+pub use key::Key;
+pub use stats::{Counters, HeapBytes, TreeStats};
+
+use core::fmt;
+use core::ops::RangeBounds;
+
+use data_node::{DataNode, Insert, NO_NODE};
+use inner_node::{InnerNode, NodeRef};
+
+/// One step of a root-to-leaf descent: the inner node and the slot taken.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PathStep {
+    pub inner: u32,
+    pub slot: usize,
+}
+
+/// An ordered map from numeric keys to values, indexed by a multi-level
+/// ALEX learned index.
+///
+/// ```
+/// use alex::AlexMap;
+/// let mut map: AlexMap<u64, &str> = AlexMap::bulk_load([(1, "a"), (5, "b"), (9, "c")]).unwrap();
+/// map.insert(7, "d");
+/// assert_eq!(map.get(&7), Some(&"d"));
+/// assert_eq!(map.range(2..8).map(|(k, _)| *k).collect::<Vec<_>>(), vec![5, 7]);
+/// assert_eq!(map.remove(&1), Some("a"));
+/// ```
+pub struct AlexMap<K: Key, V> {
+    config: Config,
+    root: NodeRef,
+    inner: Vec<InnerNode>,
+    data: Vec<DataNode<K, V>>,
+    free_inner: Vec<u32>,
+    free_data: Vec<u32>,
+    /// First and last data nodes in key order.
+    head: u32,
+    tail: u32,
+    len: usize,
+    counters: Counters,
+    /// Scratch for the descent of the operation in progress.
+    path: Vec<PathStep>,
+}
+
+impl<K: Key, V> Default for AlexMap<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Key, V: fmt::Debug> fmt::Debug for AlexMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Key, V: Clone> Clone for AlexMap<K, V> {
+    fn clone(&self) -> Self {
+        AlexMap {
+            config: self.config.clone(),
+            root: self.root,
+            inner: self.inner.clone(),
+            data: self.data.clone(),
+            free_inner: self.free_inner.clone(),
+            free_data: self.free_data.clone(),
+            head: self.head,
+            tail: self.tail,
+            len: self.len,
+            counters: self.counters,
+            path: Vec::new(),
+        }
+    }
+}
+
+impl<K: Key, V> AlexMap<K, V> {
+    /// An empty map with the default (adaptive multi-level) configuration.
+    pub fn new() -> Self {
+        Self::with_config(Config::default()).expect("the default configuration is valid")
+    }
+
+    /// An empty map with `config`, which is validated first.
+    pub fn with_config(config: Config) -> Result<Self, AlexError> {
+        config.validate()?;
+        let mut map = AlexMap {
+            config,
+            root: NodeRef::data(0),
+            inner: Vec::new(),
+            data: Vec::new(),
+            free_inner: Vec::new(),
+            free_data: Vec::new(),
+            head: NO_NODE,
+            tail: NO_NODE,
+            len: 0,
+            counters: Counters::default(),
+            path: Vec::new(),
+        };
+        map.reset_to_empty();
+        Ok(map)
+    }
+
+    fn reset_to_empty(&mut self) {
+        self.inner.clear();
+        self.data.clear();
+        self.free_inner.clear();
+        self.free_data.clear();
+        self.data.push(DataNode::empty(data_node::MIN_SLOTS));
+        self.root = NodeRef::data(0);
+        self.head = 0;
+        self.tail = 0;
+        self.len = 0;
+    }
+
+    /// The configuration the map was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Builds a map from pairs in strictly ascending key order, with the
+    /// default configuration. Unsorted input, a repeated key or a NaN key is
+    /// an error naming the first offending pair; nothing is built then.
+    pub fn bulk_load<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Result<Self, AlexError> {
+        Self::bulk_load_with_config(Config::default(), pairs)
+    }
+
+    /// [`AlexMap::bulk_load`] with a configuration.
+    pub fn bulk_load_with_config<I: IntoIterator<Item = (K, V)>>(
+        config: Config,
+        pairs: I,
+    ) -> Result<Self, AlexError> {
+        let mut map = Self::with_config(config)?;
+        let pairs: Vec<(K, V)> = pairs.into_iter().collect();
+        let mut ords = Vec::with_capacity(pairs.len());
+        for (index, (key, _)) in pairs.iter().enumerate() {
+            if !key.is_valid() {
+                return Err(AlexError::NanKey);
+            }
+            let t = key.to_ordered();
+            if let Some(&last) = ords.last() {
+                if t == last {
+                    return Err(AlexError::DuplicateKey { index });
+                }
+                if t < last {
+                    return Err(AlexError::UnsortedInput { index });
+                }
+            }
+            ords.push(t);
+        }
+        map.load_sorted(pairs, &ords);
+        Ok(map)
+    }
+
+    /// Replaces the contents with sorted, distinct, validated pairs.
+    fn load_sorted(&mut self, pairs: Vec<(K, V)>, ords: &[u64]) {
+        self.reset_to_empty();
+        self.free_data.push(0);
+        let len = pairs.len();
+        let built = bulk_load::build_subtree(self, pairs, ords, bulk_load::Root::Free, len);
+        self.root = built.root;
+        self.head = built.head;
+        self.tail = built.tail;
+        self.len = len;
+    }
+
+    /// Inserts a pair; returns the previous value of the key, if any.
+    ///
+    /// # Panics
+    /// On a NaN key (use [`AlexMap::try_insert`] to get an error instead).
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self.try_insert(key, value) {
+            Ok(old) => old,
+            Err(e) => panic!("AlexMap::insert: {e}"),
+        }
+    }
+
+    /// Inserts a pair, refusing a NaN key with [`AlexError::NanKey`] (the
+    /// map is then unchanged).
+    pub fn try_insert(&mut self, key: K, value: V) -> Result<Option<V>, AlexError> {
+        if !key.is_valid() {
+            return Err(AlexError::NanKey);
+        }
+        let t = key.to_ordered();
+        let (mut key, mut value) = (key, value);
+        loop {
+            let leaf = self.descend_with_path(t);
+            match self.data[leaf].insert(key, value) {
+                Insert::Inserted => {
+                    self.len += 1;
+                    return Ok(None);
+                }
+                Insert::Replaced(old) => return Ok(Some(old)),
+                Insert::NoRoom(k, v, why) => {
+                    key = k;
+                    value = v;
+                    split::make_room(self, leaf, t, why);
+                }
+            }
+        }
+    }
+
+    /// The data node a key image routes to.
+    #[inline(always)]
+    fn leaf_for(&self, t: u64) -> usize {
+        let mut node = self.root;
+        while !node.is_data() {
+            let inner = &self.inner[node.index()];
+            node = inner.children[inner.slot_for(t)];
+        }
+        node.index()
+    }
+
+    /// Like `leaf_for`, recording the path in `self.path`.
+    fn descend_with_path(&mut self, t: u64) -> usize {
+        self.path.clear();
+        let mut node = self.root;
+        while !node.is_data() {
+            let inner = &self.inner[node.index()];
+            let slot = inner.slot_for(t);
+            self.path.push(PathStep {
+                inner: node.index() as u32,
+                slot,
+            });
+            node = inner.children[slot];
+        }
+        node.index()
+    }
+
+    /// The value of `key`, if present.
+    #[inline]
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.get_key_value(key).map(|(_, v)| v)
+    }
+
+    /// The stored key and value of `key`, if present.
+    #[inline]
+    pub fn get_key_value(&self, key: &K) -> Option<(&K, &V)> {
+        if !key.is_valid() {
+            return None;
+        }
+        let t = key.to_ordered();
+        let node = &self.data[self.leaf_for(t)];
+        node.find(t).map(|i| node.entry_at(i))
+    }
+
+    /// The value of `key`, mutably, if present.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        if !key.is_valid() {
+            return None;
+        }
+        let t = key.to_ordered();
+        let leaf = self.leaf_for(t);
+        let node = &mut self.data[leaf];
+        let i = node.find(t)?;
+        Some(node.value_mut_at(i))
+    }
+
+    /// Whether `key` is present.
+    #[inline]
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Removes `key`; returns its value if it was present.
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        if !key.is_valid() {
+            return None;
+        }
+        remove::remove(self, key.to_ordered())
+    }
+
+    /// Entries with keys in `range`, in key order (double-ended).
+    ///
+    /// # Panics
+    /// Like `BTreeMap::range`: when the start is after the end, or both are
+    /// the same excluded key. A NaN bound panics too.
+    pub fn range<R: RangeBounds<K>>(&self, range: R) -> Range<'_, K, V> {
+        iter::range(self, range)
+    }
+
+    /// All entries in key order.
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        iter::iter(self)
+    }
+
+    /// All keys in order.
+    pub fn keys(&self) -> Keys<'_, K, V> {
+        Keys { inner: self.iter() }
+    }
+
+    /// All values in key order.
+    pub fn values(&self) -> Values<'_, K, V> {
+        Values { inner: self.iter() }
+    }
+
+    /// All values in key order, mutably.
+    pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
+        iter::values_mut(self)
+    }
+
+    /// The entry with the smallest key.
+    pub fn first_key_value(&self) -> Option<(&K, &V)> {
+        self.iter().next()
+    }
+
+    /// The entry with the largest key.
+    pub fn last_key_value(&self) -> Option<(&K, &V)> {
+        self.iter().next_back()
+    }
+
+    /// Number of entries.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the map is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Removes every entry; the configuration stays.
+    pub fn clear(&mut self) {
+        self.reset_to_empty();
+    }
+
+    /// Shape, size and structural-change counts of the tree.
+    pub fn stats(&self) -> TreeStats {
+        stats::collect(self)
+    }
+
+    /// Validates every structural invariant and panics with a description
+    /// of the first one broken. Walks the whole tree and routes every key
+    /// from the root: O(n * height). Meant for tests.
+    pub fn check(&self) {
+        check::check(self)
+    }
+
+    /// Builds a data node with this map's key limit.
+    pub(crate) fn build_data(
+        &self,
+        pairs: impl IntoIterator<Item = (K, V)>,
+        ords: &[u64],
+        slots: usize,
+        placement: data_node::Placement,
+    ) -> DataNode<K, V> {
+        let mut node = DataNode::build(pairs, ords, slots, placement);
+        node.set_limit(self.config.max_density, self.config.max_keys_per_data_node);
+        node
+    }
+
+    // Arena management, shared by the algorithm modules.
+
+    pub(crate) fn alloc_data(&mut self, node: DataNode<K, V>) -> u32 {
+        if let Some(i) = self.free_data.pop() {
+            self.data[i as usize] = node;
+            i
+        } else {
+            self.data.push(node);
+            (self.data.len() - 1) as u32
+        }
+    }
+
+    pub(crate) fn free_data_node(&mut self, i: u32) {
+        self.data[i as usize] = DataNode::empty(data_node::MIN_SLOTS);
+        self.free_data.push(i);
+    }
+
+    pub(crate) fn alloc_inner(&mut self, node: InnerNode) -> u32 {
+        if let Some(i) = self.free_inner.pop() {
+            self.inner[i as usize] = node;
+            i
+        } else {
+            self.inner.push(node);
+            (self.inner.len() - 1) as u32
+        }
+    }
+
+    pub(crate) fn free_inner_node(&mut self, i: u32) {
+        self.inner[i as usize] = InnerNode {
+            model: model::LinearModel::ZERO,
+            children: Box::new([]),
+        };
+        self.free_inner.push(i);
+    }
+}
+
+impl<K: Key, V> IntoIterator for AlexMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V>;
+    fn into_iter(self) -> IntoIter<K, V> {
+        iter::into_iter(self)
+    }
+}
+
+impl<'a, K: Key, V> IntoIterator for &'a AlexMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
+    }
+}
+
+impl<K: Key, V> FromIterator<(K, V)> for AlexMap<K, V> {
+    /// Builds through a bulk load: the pairs are sorted, and of repeated
+    /// keys the last one wins, as with `BTreeMap`.
+    ///
+    /// # Panics
+    /// On a NaN key.
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut pairs: Vec<(K, V)> = iter.into_iter().collect();
+        assert!(
+            pairs.iter().all(|(k, _)| k.is_valid()),
+            "AlexMap::from_iter: {}",
+            AlexError::NanKey
+        );
+        pairs.sort_by_key(|(k, _)| k.to_ordered());
+        // Keep the last of each run of equal keys.
+        let mut deduped: Vec<(K, V)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            match deduped.last_mut() {
+                Some(last) if last.0.key_eq(pair.0) => *last = pair,
+                _ => deduped.push(pair),
+            }
+        }
+        let ords: Vec<u64> = deduped.iter().map(|(k, _)| k.to_ordered()).collect();
+        let mut map = AlexMap::new();
+        map.load_sorted(deduped, &ords);
+        map
+    }
+}
+
+impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Deleting: remove the key from its data node, then let emptied nodes
+//! give memory back.
+//!
+//! A data node whose density falls below `min_density` is rebuilt smaller
+//! (contracted). A data node that has almost emptied out merges with its
+//! buddy, the sibling filling the other half of the aligned block of slots
+//! twice its own (the inverse of a split sideways), when both are data nodes
+//! and together they are small. An inner node left with one child over all
+//! its slots is replaced by that child (the inverse of a split down).
+
+use crate::bulk_load;
+use crate::cost::{MERGE_MAX_FRACTION, MERGE_TRIGGER_FRACTION};
+use crate::data_node::{Placement, MIN_SLOTS, NO_NODE};
+use crate::inner_node::NodeRef;
+use crate::key::Key;
+use crate::{AlexMap, PathStep};
+
+pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
+    let leaf = map.descend_with_path(t);
+    let value = map.data[leaf].remove(t)?;
+    map.len -= 1;
+    let node = &map.data[leaf];
+    let n = node.len();
+    if (n as f64) < MERGE_TRIGGER_FRACTION * node.limit() as f64 && try_merge(map, leaf) {
+        return Some(value);
+    }
+    let node = &map.data[leaf];
+    if node.capacity() > MIN_SLOTS && (n as f64) < map.config.min_density * node.capacity() as f64 {
+        let slots = bulk_load::slots_for(map, n);
+        crate::split::rebuild(map, leaf, slots, Placement::Even, None);
+        map.counters.contractions += 1;
+    }
+    Some(value)
+}
+
+/// Merges data node `leaf` with its buddy if they qualify. The descent that
+/// reached `leaf` is in `map.path`.
+fn try_merge<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) -> bool {
+    let Some(&step) = map.path.last() else {
+        return false;
+    };
+    let p = step.inner as usize;
+    let (start, len) = map.inner[p].block_of(step.slot);
+    if len == map.inner[p].fanout() {
+        return false;
+    }
+    let buddy_start = start ^ len;
+    let buddy = map.inner[p].children[buddy_start];
+    if !buddy.is_data() || map.inner[p].block_of(buddy_start) != (buddy_start, len) {
+        return false;
+    }
+    let merged_keys = map.data[leaf].len() + map.data[buddy.index()].len();
+    if merged_keys as f64 > MERGE_MAX_FRACTION * bulk_load::max_data_keys(map) as f64 {
+        return false;
+    }
+    // Keep the left node's slot in the arena; the right one is freed.
+    let (left, right) = if buddy_start < start {
+        (buddy.index(), leaf)
+    } else {
+        (leaf, buddy.index())
+    };
+    let mut pairs = map.data[left].drain();
+    pairs.extend(map.data[right].drain());
+    let ords: Vec<u64> = pairs.iter().map(|(k, _)| k.to_ordered()).collect();
+    let slots = bulk_load::slots_for(map, pairs.len());
+    let prev = map.data[left].prev;
+    let next = map.data[right].next;
+    let mut node = map.build_data(pairs, &ords, slots, Placement::Even);
+    node.prev = prev;
+    node.next = next;
+    map.data[left] = node;
+    if next == NO_NODE {
+        map.tail = left as u32;
+    } else {
+        map.data[next as usize].prev = left as u32;
+    }
+    map.free_data_node(right as u32);
+    let block = start.min(buddy_start);
+    map.inner[p].children[block..block + 2 * len].fill(NodeRef::data(left as u32));
+    map.counters.merges += 1;
+    if 2 * len == map.inner[p].fanout() {
+        let depth = map.path.len() - 1;
+        collapse(map, depth, NodeRef::data(left as u32));
+    }
+    true
+}
+
+/// Replaces the inner node at `map.path[depth]`, whose every slot now holds
+/// `only`, by `only` in its own parent (or as the root).
+fn collapse<K: Key, V>(map: &mut AlexMap<K, V>, depth: usize, only: NodeRef) {
+    let PathStep { inner, .. } = map.path[depth];
+    if depth == 0 {
+        map.root = only;
+    } else {
+        let up = map.path[depth - 1];
+        let (start, len) = map.inner[up.inner as usize].block_of(up.slot);
+        map.inner[up.inner as usize].children[start..start + len].fill(only);
+    }
+    map.free_inner_node(inner);
+}

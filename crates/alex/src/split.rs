@@ -1,0 +1,561 @@
+//! Making room for an insert: expand a data node in place, split it
+//! sideways (its parent's block of slots halves), double the parent's
+//! fan-out to make a split sideways possible, split it down (a new inner
+//! node over new data nodes), or widen the root's key domain for keys beyond
+//! it (ALEX's out-of-domain handling, so appends and prepends do not pile up
+//! in one node).
+//!
+//! Every step keeps routing exact: a key's route changes only for keys this
+//! module moves. Splitting sideways partitions keys with the parent's own
+//! model; doubling scales a model by 2, which is exact in floating point;
+//! widening the root in place keeps its model and only adds slots past the
+//! old end, and a new root above the old one routes a prefix or suffix of
+//! keys away, which are moved out of the edge data nodes.
+//!
+//! Each call leaves the target node with room, or the tree changed so that
+//! a retry reaches a node with room: the insert loop in `lib.rs` relies on
+//! that to terminate.
+
+use crate::bulk_load::{self, Root};
+use crate::config::Layout;
+use crate::cost::{self, EdgePattern, Resize, NODE_LOOKUP_WEIGHT};
+use crate::data_node::{NoRoom, Placement, NO_NODE};
+use crate::inner_node::{InnerNode, NodeRef};
+use crate::key::Key;
+use crate::{AlexMap, PathStep};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// Makes room in data node `leaf` (reached by `map.path`) for the key image
+/// `t`, which it refused for `why`.
+pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64, why: NoRoom) {
+    if let Some(side) = out_of_root_domain(map, leaf, t) {
+        if expand_root(map, t, side) {
+            return;
+        }
+    }
+    let node = &map.data[leaf];
+    let keys_after = node.len() + 1;
+    let pattern = match why {
+        NoRoom::RightEdge => EdgePattern::Appends,
+        NoRoom::LeftEdge => EdgePattern::Prepends,
+        NoRoom::Full => node.counters.edge_pattern(),
+    };
+    let (slots, placement) = layout_for(map, keys_after, pattern);
+    let max_keys = bulk_load::max_data_keys(map);
+    let must_split = keys_after > max_keys || slots > map.config.max_data_node_slots;
+    let insert_fraction = map.config.expected_insert_fraction;
+    let density = map.config.init_density;
+    let parent = map.path.last().copied();
+    let decision = if why != NoRoom::Full && !must_split {
+        // An edge with no room is fixed by leaving room on that edge.
+        Resize::Expand
+    } else {
+        let ords = node_ords(map, leaf);
+        let split_down_extra = match parent {
+            Some(step) if map.inner[step.inner as usize].block_of(step.slot).1 > 1 => 0.0,
+            _ => NODE_LOOKUP_WEIGHT,
+        };
+        cost::decide_resize(
+            must_split,
+            &node.counters,
+            node.expected.total(insert_fraction),
+            insert_fraction,
+            || cost::data_node_cost(&ords, density).total(insert_fraction),
+            || {
+                let half = ords.len() / 2;
+                let left = cost::data_node_cost(&ords[..half], density).total(insert_fraction);
+                let right = cost::data_node_cost(&ords[half..], density).total(insert_fraction);
+                (left + right) / 2.0 + split_down_extra
+            },
+        )
+    };
+    if decision == Resize::Split && split(map, leaf, parent, pattern) {
+        return;
+    }
+    rebuild(map, leaf, slots, placement, None);
+    map.counters.expansions += 1;
+}
+
+/// Slots and placement for a node about to hold `keys` keys.
+fn layout_for<K: Key, V>(
+    map: &AlexMap<K, V>,
+    keys: usize,
+    pattern: EdgePattern,
+) -> (usize, Placement) {
+    let used = bulk_load::slots_for(map, keys);
+    match pattern {
+        EdgePattern::Spread => (used, Placement::Even),
+        EdgePattern::Appends => (2 * used, Placement::RoomRight { used }),
+        EdgePattern::Prepends => (2 * used, Placement::RoomLeft { used }),
+    }
+}
+
+/// The ordered images of a data node's keys.
+fn node_ords<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> Vec<u64> {
+    let node = &map.data[leaf];
+    let mut ords = Vec::with_capacity(node.len());
+    let mut i = 0;
+    while let Some(j) = node.next_occupied(i) {
+        ords.push(node.key_at(j).to_ordered());
+        i = j + 1;
+    }
+    ords
+}
+
+/// Rebuilds data node `leaf` over its own entries plus `extra` (merged in
+/// key order), keeping its sibling links. If the node ends up at or over
+/// the configured key limit (it could not split), its limit follows its
+/// slots only.
+pub(crate) fn rebuild<K: Key, V>(
+    map: &mut AlexMap<K, V>,
+    leaf: usize,
+    slots: usize,
+    placement: Placement,
+    extra: Option<Vec<(K, V)>>,
+) {
+    let mut pairs = map.data[leaf].drain();
+    if let Some(extra) = extra {
+        pairs.extend(extra);
+        pairs.sort_by_key(|(k, _)| k.to_ordered());
+    }
+    let ords: Vec<u64> = pairs.iter().map(|(k, _)| k.to_ordered()).collect();
+    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
+    let mut node = map.build_data(pairs, &ords, slots, placement);
+    if ords.len() + 1 >= node.limit() {
+        // Could not split to get under the configured limit: let the node
+        // hold more, bounded by its slots, so the insert can proceed.
+        node.set_limit(map.config.max_density, None);
+    }
+    node.prev = prev;
+    node.next = next;
+    map.data[leaf] = node;
+}
+
+/// Splits `leaf` sideways (doubling its parent's fan-out first if needed)
+/// or down. Returns `false` when the layout allows neither.
+fn split<K: Key, V>(
+    map: &mut AlexMap<K, V>,
+    leaf: usize,
+    parent: Option<PathStep>,
+    pattern: EdgePattern,
+) -> bool {
+    let adaptive = map.config.layout == Layout::Adaptive;
+    let Some(step) = parent else {
+        // The root is this data node: give it an inner node above.
+        split_down(map, leaf, None);
+        return true;
+    };
+    let p = step.inner as usize;
+    let (mut start, mut len) = map.inner[p].block_of(step.slot);
+    if len == 1 {
+        // Doubling helps only if it puts the node's first and last keys in
+        // different halves (keys clamped beyond the parent's domain never
+        // separate this way).
+        let separates = {
+            let node = &map.data[leaf];
+            let doubled = map.inner[p].model.scaled(2.0);
+            let fanout = 2 * map.inner[p].fanout();
+            match (node.first_occupied(), node.last_occupied()) {
+                (Some(a), Some(b)) => {
+                    doubled.predict(node.key_at(a).to_ordered(), fanout)
+                        != doubled.predict(node.key_at(b).to_ordered(), fanout)
+                }
+                _ => false,
+            }
+        };
+        let can_double = separates && map.inner[p].fanout() * 2 <= 1 << map.config.max_fanout_log2;
+        if can_double && (adaptive || NodeRef::inner(step.inner) == map.root) {
+            map.inner[p].double();
+            map.counters.fanout_doublings += 1;
+            start *= 2;
+            len = 2;
+        } else if adaptive {
+            split_down(map, leaf, Some(step));
+            return true;
+        } else {
+            return false;
+        }
+    }
+    split_sideways(map, leaf, p, start, len, pattern);
+    true
+}
+
+fn split_sideways<K: Key, V>(
+    map: &mut AlexMap<K, V>,
+    leaf: usize,
+    parent: usize,
+    start: usize,
+    len: usize,
+    pattern: EdgePattern,
+) {
+    let mut left = map.data[leaf].drain();
+    let model = map.inner[parent].model;
+    let fanout = map.inner[parent].fanout();
+    let mid = start + len / 2;
+    let cut = left.partition_point(|(k, _)| model.predict(k.to_ordered(), fanout) < mid);
+    let right = left.split_off(cut);
+    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
+
+    let left_ords: Vec<u64> = left.iter().map(|(k, _)| k.to_ordered()).collect();
+    let right_ords: Vec<u64> = right.iter().map(|(k, _)| k.to_ordered()).collect();
+    let left_pattern = if pattern == EdgePattern::Prepends {
+        pattern
+    } else {
+        EdgePattern::Spread
+    };
+    let right_pattern = if pattern == EdgePattern::Appends {
+        pattern
+    } else {
+        EdgePattern::Spread
+    };
+    let (ls, lp) = layout_for(map, left.len() + 1, left_pattern);
+    let (rs, rp) = layout_for(map, right.len() + 1, right_pattern);
+    let mut left_node = map.build_data(left, &left_ords, ls, lp);
+    let mut right_node = map.build_data(right, &right_ords, rs, rp);
+    left_node.prev = prev;
+    right_node.next = next;
+    let right_id = map.alloc_data(right_node);
+    left_node.next = right_id;
+    map.data[right_id as usize].prev = leaf as u32;
+    map.data[leaf] = left_node;
+    if next == NO_NODE {
+        map.tail = right_id;
+    } else {
+        map.data[next as usize].prev = right_id;
+    }
+    map.inner[parent].children[mid..start + len].fill(NodeRef::data(right_id));
+    map.counters.splits_sideways += 1;
+}
+
+/// Replaces `leaf` by a subtree whose root is an inner node; its model
+/// spreads the parent's block of slots (when there is a parent) over its
+/// fan-out, which the cost model picks.
+fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<PathStep>) {
+    let pairs = map.data[leaf].drain();
+    let ords: Vec<u64> = pairs.iter().map(|(k, _)| k.to_ordered()).collect();
+    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
+    let (block, unit) = match parent {
+        Some(step) => {
+            let p = &map.inner[step.inner as usize];
+            let (start, len) = p.block_of(step.slot);
+            let unit = p.model.shifted(-(start as f64)).scaled(1.0 / len as f64);
+            (Some((step.inner as usize, start, len)), Some(unit))
+        }
+        None => (None, None),
+    };
+    let total = map.len;
+    let built = bulk_load::build_subtree(map, pairs, &ords, Root::Inner(unit), total);
+    map.data[built.head as usize].prev = prev;
+    map.data[built.tail as usize].next = next;
+    if prev == NO_NODE {
+        map.head = built.head;
+    } else {
+        map.data[prev as usize].next = built.head;
+    }
+    if next == NO_NODE {
+        map.tail = built.tail;
+    } else {
+        map.data[next as usize].prev = built.tail;
+    }
+    match block {
+        Some((p, start, len)) => map.inner[p].children[start..start + len].fill(built.root),
+        None => map.root = built.root,
+    }
+    map.free_data_node(leaf as u32);
+    map.counters.splits_down += 1;
+}
+
+/// The side on which `t` lies beyond the root's key domain, if it does,
+/// `leaf` is the data node at that edge of the tree, and the keys beyond the
+/// domain are dense enough to be worth new root slots: at least
+/// `cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY` times the density of keys
+/// inside the domain, as appended timestamps are. Sparse outliers stay in
+/// the edge node and leave through ordinary splits, so one far key cannot
+/// blow the root up.
+fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Option<Side> {
+    if map.root.is_data() {
+        return None;
+    }
+    let root = &map.inner[map.root.index()];
+    let fanout = root.fanout() as f64;
+    let p = root.model.predict_f64(t);
+    let side = if p >= fanout && leaf as u32 == map.tail {
+        Side::Right
+    } else if p < 0.0 && leaf as u32 == map.head {
+        Side::Left
+    } else {
+        return None;
+    };
+    let mut beyond = 1usize;
+    let mut extreme = p;
+    for o in node_ords(map, leaf) {
+        let q = root.model.predict_f64(o);
+        if (side == Side::Right && q >= fanout) || (side == Side::Left && q < 0.0) {
+            beyond += 1;
+            extreme = if side == Side::Right {
+                extreme.max(q)
+            } else {
+                extreme.min(q)
+            };
+        }
+    }
+    let new_slots = if side == Side::Right {
+        extreme - fanout + 1.0
+    } else {
+        1.0 - extreme
+    };
+    let density_inside = map.len.max(1) as f64 / fanout;
+    let density_beyond = beyond as f64 / new_slots;
+    (density_beyond >= cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY * density_inside).then_some(side)
+}
+
+/// Smallest power of two at least `x` (at least 2), capped at `cap`.
+fn pow2_at_least(x: f64, cap: usize) -> usize {
+    if x.is_nan() || x >= cap as f64 {
+        return cap;
+    }
+    (x.ceil().max(2.0) as usize).next_power_of_two().min(cap)
+}
+
+/// Widens the root's domain to take `t`: in place on the right while the
+/// fan-out allows, otherwise (adaptive layout only) through a new root
+/// above the old one. Returns `false` if the layout allows neither.
+fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, t: u64, side: Side) -> bool {
+    let max_fanout = 1usize << map.config.max_fanout_log2;
+    let adaptive = map.config.layout == Layout::Adaptive;
+    let root = map.root.index();
+    let fanout = map.inner[root].fanout();
+    let model = map.inner[root].model;
+    let p = model.predict_f64(t);
+    let (new_root, old_block, blocks) = if side == Side::Right && fanout * 2 <= max_fanout {
+        // In place: slots past the old end, blocks doubling in size.
+        let wanted = pow2_at_least(p + 1.0, max_fanout).max(fanout * 2);
+        let node = &mut map.inner[root];
+        let mut children = node.children.to_vec();
+        children.resize(wanted, NodeRef::data(0));
+        node.children = children.into_boxed_slice();
+        let mut blocks = Vec::new();
+        let mut size = fanout;
+        while size < wanted {
+            blocks.push((size, size));
+            size *= 2;
+        }
+        (root, None, blocks)
+    } else if adaptive {
+        // A new root whose one slot at the edge is the old root.
+        let unit = model.scaled(1.0 / fanout as f64);
+        let (model, old_slot, new_fanout) = match side {
+            Side::Right => {
+                let g = pow2_at_least(unit.predict_f64(t) + 1.0, max_fanout);
+                (unit, 0, g)
+            }
+            Side::Left => {
+                let g = pow2_at_least(1.0 - unit.predict_f64(t), max_fanout);
+                (unit.shifted((g - 1) as f64), g - 1, g)
+            }
+        };
+        let mut children = vec![NodeRef::data(0); new_fanout];
+        children[old_slot] = map.root;
+        let id = map.alloc_inner(InnerNode {
+            model,
+            children: children.into_boxed_slice(),
+        });
+        map.root = NodeRef::inner(id);
+        let mut blocks = Vec::new();
+        match side {
+            Side::Right => {
+                let mut size = 1;
+                while size < new_fanout {
+                    blocks.push((size, size));
+                    size *= 2;
+                }
+            }
+            Side::Left => {
+                let mut size = 1;
+                let mut end = new_fanout - 1;
+                while end > 0 {
+                    blocks.push((end - size, size));
+                    end -= size;
+                    size *= 2;
+                }
+                blocks.reverse();
+            }
+        }
+        (id as usize, Some(old_slot), blocks)
+    } else {
+        return false;
+    };
+    // Keys the widened root now routes to the new blocks sit at the edge of
+    // the old tree: move them out.
+    let root_node = &map.inner[new_root];
+    let (model, fanout) = (root_node.model, root_node.fanout());
+    let moved = match (side, old_block) {
+        (Side::Right, None) => {
+            let old_fanout = blocks[0].0;
+            extract_edge(map, side, |t| model.predict(t, fanout) >= old_fanout)
+        }
+        (Side::Right, Some(slot)) => extract_edge(map, side, |t| model.predict(t, fanout) > slot),
+        (Side::Left, Some(slot)) => extract_edge(map, side, |t| model.predict(t, fanout) < slot),
+        (Side::Left, None) => unreachable!("left widening always adds a root"),
+    };
+    fill_blocks(map, new_root, &blocks, moved, side);
+    map.counters.root_expansions += 1;
+    true
+}
+
+/// Removes from the data nodes at one edge of the tree every entry whose
+/// key image satisfies `moves` (true for a suffix of keys on the right, a
+/// prefix on the left), returning them in key order.
+fn extract_edge<K: Key, V>(
+    map: &mut AlexMap<K, V>,
+    side: Side,
+    moves: impl Fn(u64) -> bool,
+) -> Vec<(K, V)> {
+    let mut chunks: Vec<Vec<(K, V)>> = Vec::new();
+    let mut id = if side == Side::Right {
+        map.tail
+    } else {
+        map.head
+    };
+    while id != NO_NODE {
+        let leaf = id as usize;
+        let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
+        let inward = if side == Side::Right { prev } else { next };
+        let node = &map.data[leaf];
+        let edge = match side {
+            Side::Right => node.last_occupied(),
+            Side::Left => node.first_occupied(),
+        };
+        match edge {
+            // An empty node: what moves may lie further in.
+            None => {
+                id = inward;
+                continue;
+            }
+            Some(i) if !moves(node.key_at(i).to_ordered()) => break,
+            Some(_) => {}
+        }
+        let mut pairs = map.data[leaf].drain();
+        let (kept, moved) = match side {
+            Side::Right => {
+                let cut = pairs.partition_point(|(k, _)| !moves(k.to_ordered()));
+                let moved = pairs.split_off(cut);
+                (pairs, moved)
+            }
+            Side::Left => {
+                let cut = pairs.partition_point(|(k, _)| moves(k.to_ordered()));
+                let kept = pairs.split_off(cut);
+                (kept, pairs)
+            }
+        };
+        let whole_node_moved = kept.is_empty();
+        let slots = bulk_load::slots_for(map, kept.len());
+        let ords: Vec<u64> = kept.iter().map(|(k, _)| k.to_ordered()).collect();
+        let mut node = map.build_data(kept, &ords, slots, Placement::Even);
+        node.prev = prev;
+        node.next = next;
+        map.data[leaf] = node;
+        chunks.push(moved);
+        if !whole_node_moved {
+            break;
+        }
+        id = inward;
+    }
+    if side == Side::Right {
+        chunks.reverse();
+    }
+    chunks.into_iter().flatten().collect()
+}
+
+/// Creates one data node per block of `root`'s new slots, holding the
+/// `moved` entries the root routes there, and links them in at `side`.
+fn fill_blocks<K: Key, V>(
+    map: &mut AlexMap<K, V>,
+    root: usize,
+    blocks: &[(usize, usize)],
+    moved: Vec<(K, V)>,
+    side: Side,
+) {
+    let model = map.inner[root].model;
+    let fanout = map.inner[root].fanout();
+    let ords: Vec<u64> = moved.iter().map(|(k, _)| k.to_ordered()).collect();
+    let mut pairs = moved.into_iter();
+    let mut ids = Vec::with_capacity(blocks.len());
+    let mut lo = 0;
+    for (b, &(start, len)) in blocks.iter().enumerate() {
+        let hi = if b + 1 == blocks.len() {
+            ords.len()
+        } else {
+            lo + ords[lo..].partition_point(|&t| model.predict(t, fanout) < start + len)
+        };
+        let keys = &ords[lo..hi];
+        let edge_block = match side {
+            Side::Right => b + 1 == blocks.len(),
+            Side::Left => b == 0,
+        };
+        let pattern = match (edge_block, side) {
+            (true, Side::Right) => EdgePattern::Appends,
+            (true, Side::Left) => EdgePattern::Prepends,
+            _ => EdgePattern::Spread,
+        };
+        let (slots, placement) = layout_for(map, keys.len() + 1, pattern);
+        let node = map.build_data(pairs.by_ref().take(keys.len()), keys, slots, placement);
+        let id = map.alloc_data(node);
+        map.inner[root].children[start..start + len].fill(NodeRef::data(id));
+        ids.push(id);
+        lo = hi;
+    }
+    for w in ids.windows(2) {
+        map.data[w[0] as usize].next = w[1];
+        map.data[w[1] as usize].prev = w[0];
+    }
+    let (first, last) = (ids[0], ids[ids.len() - 1]);
+    match side {
+        Side::Right => {
+            let old_tail = map.tail;
+            map.data[old_tail as usize].next = first;
+            map.data[first as usize].prev = old_tail;
+            map.tail = last;
+        }
+        Side::Left => {
+            let old_head = map.head;
+            map.data[old_head as usize].prev = last;
+            map.data[last as usize].next = old_head;
+            map.head = first;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn powers_of_two_are_capped() {
+        assert_eq!(pow2_at_least(3.0, 1 << 10), 4);
+        assert_eq!(pow2_at_least(0.5, 1 << 10), 2);
+        assert_eq!(pow2_at_least(1e30, 1 << 10), 1 << 10);
+        assert_eq!(pow2_at_least(f64::NAN, 1 << 10), 1 << 10);
+    }
+
+    #[test]
+    fn left_blocks_tile_the_new_slots() {
+        // Mirrors the block layout of a new root widened to the left.
+        let new_fanout = 16;
+        let mut blocks = Vec::new();
+        let mut size = 1;
+        let mut end = new_fanout - 1;
+        while end > 0 {
+            blocks.push((end - size, size));
+            end -= size;
+            size *= 2;
+        }
+        blocks.reverse();
+        assert_eq!(blocks, vec![(0, 8), (8, 4), (12, 2), (14, 1)]);
+    }
+}
