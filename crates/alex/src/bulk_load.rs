@@ -7,8 +7,9 @@
 //! otherwise every fan-out `2^d` is priced (traversal cost plus the
 //! key-weighted expected cost of the children as data nodes, with an extra
 //! level for children too large to be one) and the cheapest wins. Adjacent
-//! aligned children that together hold no more than an average child are
-//! merged into one child spanning both blocks of slots. Children too costly
+//! aligned children that together hold no more than an average child (or
+//! `MIN_MERGED_KEYS`, whichever is more) are merged into one child spanning
+//! both blocks of slots, so skewed data does not leave a trail of tiny nodes. Children too costly
 //! to be data nodes are planned the same way, in turn.
 //!
 //! The build is iterative (an explicit stack, depth-first, left to right),
@@ -265,14 +266,19 @@ fn plan_node<K: Key, V>(
         model = LinearModel::spanning(ords[0], ords[n - 1], fanout);
         buckets = bucket_bounds(ords, &model, fanout);
     }
-    let mut merge_limit = (n / fanout).max(1);
+    let mut merge_limit = (n / fanout).max(cost::MIN_MERGED_KEYS);
     if let Some(cap) = cfg.max_keys_per_data_node {
         merge_limit = merge_limit.min(cap);
     }
-    Plan::Inner {
-        model,
-        groups: merge_groups(&buckets, merge_limit),
+    let mut groups = merge_groups(&buckets, merge_limit);
+    if groups.len() == 1 {
+        // Merging undid the split: the keys are few enough for one node.
+        if allow_data {
+            return Plan::Data;
+        }
+        groups = merge_groups(&buckets, 0);
     }
+    Plan::Inner { model, groups }
 }
 
 /// A least-squares model mapping the keys onto `[0, 1)`.

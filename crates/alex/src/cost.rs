@@ -41,6 +41,11 @@ pub(crate) const APPEND_MOSTLY_THRESHOLD: f64 = 0.9;
 /// least this dense, relative to the keys inside the domain.
 pub(crate) const OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY: f64 = 1.0 / 16.0;
 
+/// Bulk load merges neighbouring children holding together at most this
+/// many keys whatever their cost: below it a node's header outweighs what a
+/// finer split could save.
+pub(crate) const MIN_MERGED_KEYS: usize = 32;
+
 /// Keys read at most when estimating one data node's cost; larger inputs
 /// are sampled at an even stride.
 pub(crate) const COST_SAMPLE_KEYS: usize = 512;

@@ -55,18 +55,21 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
         // An edge with no room is fixed by leaving room on that edge.
         Resize::Expand
     } else {
-        let ords = node_ords(map, leaf);
         let split_down_extra = match parent {
             Some(step) if map.inner[step.inner as usize].block_of(step.slot).1 > 1 => 0.0,
             _ => NODE_LOOKUP_WEIGHT,
         };
+        // The keys are read only if the measured cost has drifted.
+        let ords = std::cell::OnceCell::new();
+        let ords = || ords.get_or_init(|| node_ords(map, leaf));
         cost::decide_resize(
             must_split,
             &node.counters,
             node.expected.total(insert_fraction),
             insert_fraction,
-            || cost::data_node_cost(&ords, density).total(insert_fraction),
+            || cost::data_node_cost(ords(), density).total(insert_fraction),
             || {
+                let ords = ords();
                 let half = ords.len() / 2;
                 let left = cost::data_node_cost(&ords[..half], density).total(insert_fraction);
                 let right = cost::data_node_cost(&ords[half..], density).total(insert_fraction);
