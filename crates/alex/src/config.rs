@@ -36,8 +36,12 @@ pub struct Config {
     pub min_density: f64,
     /// Largest number of slots in one data node. At least 64.
     pub max_data_node_slots: usize,
-    /// When set, a data node never holds more than this many keys (the
-    /// prototype's fixed 64-key leaves). At least 2.
+    /// When set, a data node splits rather than hold more than this many
+    /// keys (the prototype's fixed 64-key leaves). At least 2. The one
+    /// exception is the single-level layout, where a node can split only by
+    /// doubling the root's fan-out: a node whose keys the root cannot tell
+    /// apart (keys beyond the root's domain, or the root at its maximum
+    /// fan-out) grows past the limit instead.
     pub max_keys_per_data_node: Option<usize>,
     /// log2 of the largest fan-out of an inner node. In `1..=24`.
     pub max_fanout_log2: u32,

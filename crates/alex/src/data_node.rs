@@ -61,6 +61,52 @@ pub(crate) enum Insert<K, V> {
     NoRoom(K, V, NoRoom),
 }
 
+/// Running sums for a least-squares line of slot against key distance.
+#[derive(Default)]
+struct RefitSums {
+    n: f64,
+    x: f64,
+    y: f64,
+    xx: f64,
+    xy: f64,
+}
+
+impl RefitSums {
+    #[inline(always)]
+    fn add(&mut self, x: f64, y: f64) {
+        self.n += 1.0;
+        self.x += x;
+        self.y += y;
+        self.xx += x * x;
+        self.xy += x * y;
+    }
+
+    /// The fitted line with `placing`'s base, or `placing` itself when the
+    /// fit is degenerate.
+    fn fit(&self, placing: LinearModel) -> LinearModel {
+        if self.n < 2.0 {
+            return placing;
+        }
+        let sxx = self.xx - self.x * self.x / self.n;
+        let sxy = self.xy - self.x * self.y / self.n;
+        let slope = sxy / sxx;
+        if !(slope.is_finite() && slope > 0.0 && sxx > 0.0) {
+            return placing;
+        }
+        let intercept = (self.y - slope * self.x) / self.n;
+        let fitted = LinearModel {
+            slope,
+            intercept,
+            base: placing.base,
+        };
+        if fitted.is_monotone() {
+            fitted
+        } else {
+            placing
+        }
+    }
+}
+
 pub(crate) struct DataNode<K: Key, V> {
     pub model: LinearModel,
     slots: Box<[Slot<K, V>]>,
@@ -126,15 +172,24 @@ impl<K: Key, V> DataNode<K, V> {
         // take MAX_KEY.
         let mut array: Vec<Slot<K, V>> = Vec::with_capacity(slots);
         let mut bitmap = vec![0u64; slots.div_ceil(64)].into_boxed_slice();
+        // The slots existing keys may take: reserved room stays empty even
+        // when the model extrapolates an outlier into it.
+        let (first_slot, end_slot) = match placement {
+            Placement::Even => (0, slots),
+            Placement::RoomRight { used } => (0, used.clamp(n.max(1), slots)),
+            Placement::RoomLeft { used } => (slots - used.clamp(n.max(1), slots), slots),
+        };
         let mut stats = PlacementStats::default();
+        let mut refit = RefitSums::default();
         let mut placed = 0;
         for (i, (key, value)) in pairs.into_iter().enumerate() {
             assert!(i < n, "DataNode::build: more pairs than keys");
             let t = ords[i];
             debug_assert_eq!(ord(key), t);
-            let predicted = model.predict(t, slots);
-            let pos = cost::place(predicted, array.len(), n - 1 - i, slots);
+            let predicted = model.predict(t, slots).clamp(first_slot, end_slot - 1);
+            let pos = cost::place(predicted, array.len(), n - 1 - i, end_slot);
             stats.record(predicted, pos);
+            refit.add(crate::key::ordered_distance(t, model.base), pos as f64);
             array.resize_with(pos, || Slot {
                 key,
                 val: MaybeUninit::uninit(),
@@ -151,6 +206,9 @@ impl<K: Key, V> DataNode<K, V> {
             key: K::MAX_KEY,
             val: MaybeUninit::uninit(),
         });
+        // Placement pushes keys right of their prediction where keys crowd;
+        // a line fitted to where they actually went predicts better.
+        let model = refit.fit(model);
         DataNode {
             model,
             slots: array.into_boxed_slice(),
@@ -464,7 +522,16 @@ impl<K: Key, V> DataNode<K, V> {
         let hi = next.unwrap_or(cap);
         if lo < hi {
             // A gap between the neighbours: take the model's slot within it.
-            let q = predicted.clamp(lo, hi - 1);
+            // Past an end, a prediction clamped to the array's edge says
+            // only "far out": put the key next to its neighbour instead, so
+            // the room at that end takes many such keys, not one.
+            let q = if next.is_none() && predicted == cap - 1 && self.num_keys > 0 {
+                lo
+            } else if prev.is_none() && predicted == 0 && self.num_keys > 0 {
+                hi - 1
+            } else {
+                predicted.clamp(lo, hi - 1)
+            };
             self.write_gap(q, key, value);
             for g in lo..q {
                 self.slots[g].key = key;

@@ -44,6 +44,9 @@ use core::ops::RangeBounds;
 use data_node::{DataNode, Insert, NO_NODE};
 use inner_node::{InnerNode, NodeRef};
 
+/// Restructurings one insert may trigger before it is treated as a bug.
+const MAX_INSERT_ROUNDS: u32 = 256;
+
 /// One step of a root-to-leaf descent: the inner node and the slot taken.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PathStep {
@@ -216,7 +219,16 @@ impl<K: Key, V> AlexMap<K, V> {
         }
         let t = key.to_ordered();
         let (mut key, mut value) = (key, value);
+        // Each round makes room (see split.rs); a bounded number of rounds
+        // always suffices, so running past the bound is a bug to report
+        // loudly rather than a loop to hang in.
+        let mut rounds = 0u32;
         loop {
+            rounds += 1;
+            assert!(
+                rounds <= MAX_INSERT_ROUNDS,
+                "AlexMap::insert made no progress after {MAX_INSERT_ROUNDS} restructurings (a bug: please report)"
+            );
             let leaf = self.descend_with_path(t);
             match self.data[leaf].insert(key, value) {
                 Insert::Inserted => {

@@ -1,0 +1,315 @@
+//! Adversarial and boundary cases: the paths where the C++ reference ALEX has
+//! open bugs (one-by-one inserts of a large real key set, erasing missing
+//! keys after mixed operations, bulk loads of lognormal keys), append-only
+//! and prepend-only workloads, NaN keys, bad bulk-load input, range bounds
+//! like `BTreeMap`'s, iterator and trait behaviour, and statistics.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use alex::{AlexError, AlexMap, Config};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn osm_keys() -> Option<Vec<u64>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/osm_coastline_s2cellids_u64"
+    );
+    let bytes = std::fs::read(path).ok()?;
+    let count = u64::from_le_bytes(bytes[..8].try_into().ok()?) as usize;
+    Some(
+        (0..count)
+            .map(|i| u64::from_le_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().unwrap()))
+            .collect(),
+    )
+}
+
+fn verify(map: &AlexMap<u64, u64>, keys: &[u64]) {
+    map.check();
+    assert_eq!(map.len(), keys.len());
+    for &k in keys {
+        assert_eq!(map.get(&k), Some(&(k ^ 0xABC)), "lost key {k}");
+    }
+}
+
+#[test]
+fn real_keys_inserted_one_by_one_in_order_and_shuffled() {
+    let Some(keys) = osm_keys() else {
+        eprintln!("note: shared OSM key file absent; skipping");
+        return;
+    };
+    let mut map = AlexMap::new();
+    for &k in &keys {
+        assert_eq!(map.insert(k, k ^ 0xABC), None);
+    }
+    verify(&map, &keys);
+    let mut shuffled = keys.clone();
+    let mut rng = Rng(3);
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+    }
+    let mut map = AlexMap::new();
+    for &k in &shuffled {
+        assert_eq!(map.insert(k, k ^ 0xABC), None);
+    }
+    verify(&map, &keys);
+    // Every key of a real set, removed in random order, leaves nothing.
+    for &k in &shuffled {
+        assert_eq!(map.remove(&k), Some(k ^ 0xABC));
+    }
+    map.check();
+    assert!(map.is_empty());
+}
+
+#[test]
+fn erasing_missing_keys_after_mixed_operations() {
+    let mut rng = Rng(17);
+    let mut map = AlexMap::new();
+    let mut model = BTreeMap::new();
+    for round in 0..200_000u64 {
+        let k = rng.next() % 50_000;
+        match round % 3 {
+            0 | 1 => assert_eq!(map.insert(k, round), model.insert(k, round)),
+            _ => assert_eq!(map.remove(&k), model.remove(&k)),
+        }
+    }
+    map.check();
+    for k in 50_000..60_000u64 {
+        assert_eq!(map.remove(&k), None);
+    }
+    for k in 0..50_000u64 {
+        if !model.contains_key(&k) {
+            assert_eq!(map.remove(&k), None, "missing key {k} was found");
+        }
+    }
+    map.check();
+    assert_eq!(map.len(), model.len());
+}
+
+#[test]
+fn lognormal_bulk_load_stays_shallow() {
+    let mut rng = Rng(23);
+    let mut keys: Vec<u64> = (0..500_000)
+        .map(|_| {
+            let u1 = ((rng.next() >> 11) as f64 / (1u64 << 53) as f64).max(1e-300);
+            let u2 = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            ((z * 2.0).exp() * 1e9) as u64
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let map = AlexMap::bulk_load(keys.iter().map(|&k| (k, k ^ 0xABC))).unwrap();
+    let stats = map.stats();
+    assert!(
+        stats.height <= 8,
+        "lognormal bulk load degenerated to height {}",
+        stats.height
+    );
+    verify(&map, &keys);
+}
+
+#[test]
+fn appends_and_prepends_do_not_degrade() {
+    let start: Vec<u64> = (0..100_000u64).map(|i| 1_000_000_000 + i * 10).collect();
+    let mut map = AlexMap::bulk_load(start.iter().map(|&k| (k, k ^ 0xABC))).unwrap();
+    let mut keys = start.clone();
+    let mut t = *start.last().unwrap();
+    let mut rng = Rng(1);
+    for _ in 0..400_000 {
+        t += 1 + rng.next() % 20;
+        map.insert(t, t ^ 0xABC);
+        keys.push(t);
+    }
+    let s = map.stats();
+    assert!(
+        s.height <= 6,
+        "appends grew the tree to height {}",
+        s.height
+    );
+    assert!(
+        s.bytes_per_key() < 40.0,
+        "appends cost {} bytes per key",
+        s.bytes_per_key()
+    );
+    verify(&map, &keys);
+    // Prepends.
+    let mut t = start[0];
+    for _ in 0..200_000 {
+        t -= 1 + rng.next() % 20;
+        map.insert(t, t ^ 0xABC);
+        keys.push(t);
+    }
+    keys.sort_unstable();
+    let s = map.stats();
+    assert!(
+        s.height <= 8,
+        "prepends grew the tree to height {}",
+        s.height
+    );
+    assert!(
+        s.bytes_per_key() < 40.0,
+        "prepends cost {} bytes per key",
+        s.bytes_per_key()
+    );
+    verify(&map, &keys);
+}
+
+#[test]
+fn repeated_key_and_emptying() {
+    let mut map = AlexMap::new();
+    for i in 0..10_000u64 {
+        assert_eq!(map.insert(42u64, i), i.checked_sub(1));
+    }
+    assert_eq!(map.len(), 1);
+    let keys: Vec<u64> = (0..50_000).collect();
+    map.extend(keys.iter().map(|&k| (k, k)));
+    for &k in &keys {
+        assert_eq!(map.remove(&k), Some(k));
+        assert_eq!(map.remove(&k), None);
+    }
+    map.check();
+    assert!(map.is_empty() && map.iter().next().is_none());
+    map.extend(keys.iter().map(|&k| (k, k + 1)));
+    map.check();
+    assert_eq!(map.get(&49_999), Some(&50_000));
+}
+
+#[test]
+fn nan_is_refused_and_changes_nothing() {
+    let mut map: AlexMap<f64, u8> = AlexMap::new();
+    map.insert(1.0, 1);
+    assert_eq!(map.try_insert(f64::NAN, 2), Err(AlexError::NanKey));
+    assert_eq!(map.len(), 1);
+    assert_eq!(map.get(&f64::NAN), None);
+    assert_eq!(map.remove(&f64::NAN), None);
+    let panicked = catch_unwind(AssertUnwindSafe(|| map.insert(f64::NAN, 3)));
+    assert!(panicked.is_err());
+    map.check();
+    assert_eq!(map.len(), 1);
+    let err = AlexMap::<f32, u8>::bulk_load([(1.0, 1), (f32::NAN, 2)]).unwrap_err();
+    assert_eq!(err, AlexError::NanKey);
+}
+
+#[test]
+fn bulk_load_rejects_bad_input() {
+    let err = AlexMap::<u64, u8>::bulk_load([(1, 0), (3, 0), (2, 0)]).unwrap_err();
+    assert_eq!(err, AlexError::UnsortedInput { index: 2 });
+    let err = AlexMap::<u64, u8>::bulk_load([(1, 0), (3, 0), (3, 0)]).unwrap_err();
+    assert_eq!(err, AlexError::DuplicateKey { index: 2 });
+    let bad = Config {
+        init_density: 1.5,
+        ..Config::default()
+    };
+    assert!(matches!(
+        AlexMap::<u64, u8>::with_config(bad),
+        Err(AlexError::InvalidConfig(_))
+    ));
+    assert!(AlexMap::<u64, u8>::bulk_load(std::iter::empty())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn range_bounds_behave_like_btreemap() {
+    let keys = [0u64, 1, 5, 9, u64::MAX - 1, u64::MAX];
+    let map: AlexMap<u64, u64> = keys.iter().map(|&k| (k, k)).collect();
+    let model: BTreeMap<u64, u64> = keys.iter().map(|&k| (k, k)).collect();
+    let pairs = |v: Vec<(&u64, &u64)>| v.into_iter().map(|(k, _)| *k).collect::<Vec<_>>();
+    assert_eq!(
+        pairs(map.range(..).collect()),
+        pairs(model.range(..).collect())
+    );
+    assert_eq!(pairs(map.range(u64::MAX..).collect()), vec![u64::MAX]);
+    assert_eq!(pairs(map.range(..=0).collect()), vec![0]);
+    assert_eq!(pairs(map.range(2..5).collect()), Vec::<u64>::new());
+    assert_eq!(pairs(map.range(5..5).collect()), Vec::<u64>::new());
+    assert_eq!(pairs(map.range(5..=5).collect()), vec![5]);
+    use std::ops::Bound::*;
+    assert_eq!(
+        pairs(map.range((Excluded(u64::MAX), Unbounded)).collect()),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        pairs(map.range((Excluded(5), Included(5))).collect()),
+        Vec::<u64>::new()
+    );
+    // Start after end panics, as in BTreeMap.
+    assert!(catch_unwind(|| model.range(9..5).count()).is_err());
+    assert!(catch_unwind(AssertUnwindSafe(|| map.range(9..5).count())).is_err());
+    assert!(catch_unwind(|| model.range((Excluded(5), Excluded(5))).count()).is_err());
+    assert!(catch_unwind(AssertUnwindSafe(|| map
+        .range((Excluded(5), Excluded(5)))
+        .count()))
+    .is_err());
+}
+
+#[test]
+fn iterators_and_traits() {
+    let map: AlexMap<u64, String> = (0..1000u64).rev().map(|k| (k, k.to_string())).collect();
+    assert_eq!(map.len(), 1000);
+    let mut it = map.iter();
+    assert_eq!(it.len(), 1000);
+    assert_eq!(it.next().map(|(k, _)| *k), Some(0));
+    assert_eq!(it.next_back().map(|(k, _)| *k), Some(999));
+    assert_eq!(it.len(), 998);
+    let middle: Vec<u64> = it.map(|(k, _)| *k).collect();
+    assert_eq!(middle, (1..999).collect::<Vec<_>>());
+    let mut copy = map.clone();
+    copy.insert(5000, "x".into());
+    *copy.get_mut(&1).unwrap() = "changed".into();
+    assert_eq!(map.len(), 1000);
+    assert_eq!(map.get(&1).map(String::as_str), Some("1"));
+    for v in copy.values_mut() {
+        v.push('!');
+    }
+    assert!(copy.values().all(|v| v.ends_with('!')));
+    let owned: Vec<(u64, String)> = map.clone().into_iter().collect();
+    assert_eq!(owned.len(), 1000);
+    assert!(owned.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(map.keys().rev().next(), Some(&999));
+    // FromIterator keeps the last of repeated keys, like BTreeMap.
+    let dup: AlexMap<u64, u8> = [(3, 1), (1, 1), (3, 2)].into_iter().collect();
+    assert_eq!(dup.get(&3), Some(&2));
+    let text = format!("{:?}", dup);
+    assert_eq!(text, "{1: 1, 3: 2}");
+    let empty: AlexMap<u64, u8> = AlexMap::default();
+    assert!(empty.first_key_value().is_none() && empty.last_key_value().is_none());
+}
+
+#[test]
+fn stats_account_for_every_entry() {
+    let keys: Vec<u64> = (0..200_000u64).map(|i| i * 977).collect();
+    let map = AlexMap::bulk_load(keys.iter().map(|&k| (k, k))).unwrap();
+    let s = map.stats();
+    assert_eq!(s.num_keys, 200_000);
+    assert_eq!(s.heap.keys, 200_000 * 8);
+    assert_eq!(s.heap.values, 200_000 * 8);
+    assert_eq!(s.heap.slack, (s.data_slots - 200_000) * 16);
+    assert!(s.heap.index_overhead > 0);
+    assert!(s.min_keys_per_data_node <= s.max_keys_per_data_node);
+    assert!((s.avg_density - 200_000.0 / s.data_slots as f64).abs() < 1e-12);
+    assert!(
+        s.bytes_per_key() > 16.0 && s.bytes_per_key() < 24.0,
+        "{}",
+        s.bytes_per_key()
+    );
+    let dense = AlexMap::bulk_load_with_config(Config::read_mostly(), keys.iter().map(|&k| (k, k)))
+        .unwrap();
+    assert!(
+        dense.stats().bytes_per_key() <= 18.0,
+        "{}",
+        dense.stats().bytes_per_key()
+    );
+}

@@ -1,0 +1,44 @@
+//! OmenDB: an embedded, durable, ordered key-value database on the ALEX learned index.
+//!
+//! Keys are one of the index's numeric [`alex::Key`] types per database; values are byte
+//! strings. Everything lives in memory (the data set must fit in RAM); the disk holds a
+//! write-ahead log and a snapshot. Layers, top to bottom:
+//! - [`Db`] (db.rs): the API, group commit, checkpoint, import;
+//! - recovery (recover.rs): snapshot + log replay into the index;
+//! - [`wal`] and [`snapshot`]: byte formats, readers and writers (docs/design.md);
+//! - [`storage`]: the backend trait, the file system and a fault-injecting memory model.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod arena;
+mod batch;
+mod db;
+mod error;
+pub mod fuzz;
+mod key_type;
+mod options;
+mod recover;
+#[allow(missing_docs)]
+pub mod snapshot;
+pub mod storage;
+mod verify;
+#[allow(missing_docs)]
+pub mod wal;
+
+/// The index's key trait: `u64 i64 u32 i32 f64 f32`.
+pub use alex::Key;
+pub use arena::{Arena, ValueRef, LARGE_VALUE, SMALL_CHUNK_BYTES};
+pub use batch::{BatchOp, WriteBatch, MAX_VALUE_LEN};
+pub use db::{Db, DbStats, LOCK_NAME};
+pub use error::{Error, Result};
+pub use key_type::KeyType;
+pub use options::{Options, SyncMode};
+pub use verify::{key_type_at, verify, verify_storage, VerifyReport};
+
+/// Compile-time proof that a database can be shared between threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Db<u64>>();
+    assert_send_sync::<Db<f32>>();
+};

@@ -1,0 +1,46 @@
+//! How a database is opened.
+
+use crate::storage::Storage;
+use std::sync::Arc;
+
+/// When a commit is made durable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Every commit returns only after its log record is fsynced. Concurrent writers
+    /// share one fsync (group commit).
+    #[default]
+    Always,
+    /// Relaxed: commits are written to the operating system but not fsynced. They survive
+    /// a crash of the process, not of the machine; [`crate::Db::flush`], `checkpoint` and
+    /// `close` make everything before them durable.
+    Relaxed,
+}
+
+/// Options for [`crate::Db::open_with`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Create the database when none exists (default true).
+    pub create_if_missing: bool,
+    /// Fail with [`crate::Error::AlreadyExists`] when a database exists (default false).
+    pub error_if_exists: bool,
+    /// Durability of each commit (default [`SyncMode::Always`]).
+    pub sync: SyncMode,
+    /// Checkpoint automatically once the log passes this many bytes (default 64 MiB;
+    /// `None` checkpoints only when asked).
+    pub auto_checkpoint_log_bytes: Option<u64>,
+    /// Storage backend; `None` uses the file system at the given path. Tests pass a
+    /// [`crate::storage::MemStorage`] here to inject faults.
+    pub storage: Option<Arc<dyn Storage>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            create_if_missing: true,
+            error_if_exists: false,
+            sync: SyncMode::Always,
+            auto_checkpoint_log_bytes: Some(64 << 20),
+            storage: None,
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The log and snapshot decoders on arbitrary and mutated bytes: they return a value or a
+//! typed error, never panic. These are also the fuzz targets' bodies (`omendb::fuzz`).
+
+use omendb::fuzz::{decode_snapshot, decode_wal};
+use omendb::storage::{MemStorage, Storage};
+use omendb::wal::format::{LogHeader, RecordHeader};
+use omendb::{Db, Error, KeyType, Options};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+/// A valid log and snapshot of a u64 database.
+fn valid_files() -> (Vec<u8>, Vec<u8>) {
+    let mem = MemStorage::new();
+    let opts = Options {
+        storage: Some(Arc::new(mem.clone()) as Arc<dyn Storage>),
+        auto_checkpoint_log_bytes: None,
+        ..Options::default()
+    };
+    let db = Db::<u64>::open_with("mem", opts).unwrap();
+    for k in 0..40u64 {
+        db.put(k * 3, vec![k as u8; (k % 9) as usize]).unwrap();
+    }
+    db.checkpoint().unwrap();
+    for k in 0..10u64 {
+        db.put(k, b"log").unwrap();
+        db.delete(k * 3 + 1).unwrap();
+    }
+    drop(db);
+    let log = mem
+        .names()
+        .into_iter()
+        .find(|n| n.starts_with("log-"))
+        .unwrap();
+    (mem.file(&log).unwrap(), mem.file("SNAPSHOT").unwrap())
+}
+
+fn is_typed(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Corrupted { .. } | Error::KeyTypeMismatch { .. } | Error::UnsupportedVersion { .. }
+    )
+}
+
+#[test]
+fn valid_files_decode() {
+    let (log, snap) = valid_files();
+    assert_eq!(decode_wal(&log).unwrap(), 20);
+    assert_eq!(decode_snapshot(&snap).unwrap(), 40);
+}
+
+#[test]
+fn every_truncation_of_the_snapshot_is_corrupted_and_of_the_log_a_prefix() {
+    let (log, snap) = valid_files();
+    for len in 0..snap.len() {
+        let err = decode_snapshot(&snap[..len]).unwrap_err();
+        assert!(
+            matches!(err, Error::Corrupted { .. }),
+            "cut at {len}: {err}"
+        );
+    }
+    let mut previous = 0;
+    for len in 0..=log.len() {
+        let ops = decode_wal(&log[..len]).unwrap();
+        assert!(ops >= previous, "a longer prefix never replays less");
+        previous = ops;
+    }
+    assert_eq!(previous, 20);
+}
+
+/// A log holding one record with `payload`, its checksums correct.
+fn log_with_payload(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = LogHeader {
+        key_type: KeyType::U64,
+        log_number: 1,
+        start_seq: 0,
+    }
+    .encode()
+    .to_vec();
+    let header = RecordHeader {
+        payload_len: payload.len() as u32,
+        seq: 0,
+        payload_crc: crc32c::crc32c(payload),
+    };
+    bytes.extend_from_slice(&header.encode());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        if let Err(e) = decode_wal(&bytes) {
+            prop_assert!(is_typed(&e), "{e}");
+        }
+        if let Err(e) = decode_snapshot(&bytes) {
+            prop_assert!(is_typed(&e), "{e}");
+        }
+    }
+
+    #[test]
+    fn checksummed_random_payloads_never_panic(payload in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let bytes = log_with_payload(&payload);
+        if let Err(e) = decode_wal(&bytes) {
+            prop_assert!(matches!(e, Error::Corrupted { .. }), "{e}");
+        }
+    }
+
+    #[test]
+    fn mutated_valid_files_never_panic(
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        cut in any::<usize>(),
+    ) {
+        let (mut log, mut snap) = valid_files();
+        for (at, byte) in &edits {
+            let i = at % log.len();
+            log[i] = *byte;
+            let j = at % snap.len();
+            snap[j] = *byte;
+        }
+        log.truncate(log.len() - cut % 64);
+        if let Err(e) = decode_wal(&log) {
+            prop_assert!(is_typed(&e), "{e}");
+        }
+        if let Err(e) = decode_snapshot(&snap) {
+            prop_assert!(is_typed(&e), "{e}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Fault injection through the storage seam: I/O errors and crashes after every possible
+//! number of writes, torn final writes, flipped and truncated bytes in every file. Each
+//! case must end with the data intact (equal to the model at an allowed point) or a typed
+//! error, never a panic.
+
+mod common;
+
+use common::{apply_db, contents, history, matching_state, op};
+use omendb::storage::{CrashMode, MemStorage, Storage};
+use omendb::{Db, Error, Options, SyncMode};
+use std::sync::Arc;
+
+const KEYS: u64 = 40;
+const OPS: u64 = 60;
+
+fn options(mem: &MemStorage, sync: SyncMode) -> Options {
+    Options {
+        storage: Some(Arc::new(mem.clone()) as Arc<dyn Storage>),
+        sync,
+        auto_checkpoint_log_bytes: Some(8 << 10),
+        ..Options::default()
+    }
+}
+
+/// Runs the workload until the first error. Returns (ops acknowledged, ops durable for
+/// sure, whether an op failed).
+fn run_until_error(db: &Db<u64>, seed: u64, sync: SyncMode) -> (usize, usize, bool) {
+    let mut durable = 0;
+    for i in 0..OPS {
+        let op = op(seed, i, KEYS);
+        match apply_db(db, &op) {
+            Ok(()) => {
+                if sync == SyncMode::Always
+                    || matches!(op, common::Op::Checkpoint | common::Op::Import(_))
+                {
+                    durable = i as usize + 1;
+                }
+            }
+            Err(e) => {
+                assert!(
+                    matches!(e, Error::Io { .. } | Error::WritesDisabled(_)),
+                    "{e}"
+                );
+                // Refuses every later write, keeps serving reads.
+                assert!(matches!(db.put(1, b"x"), Err(Error::WritesDisabled(_))));
+                assert!(matches!(db.checkpoint(), Err(Error::WritesDisabled(_))));
+                return (i as usize, durable, true);
+            }
+        }
+    }
+    (OPS as usize, durable, false)
+}
+
+fn fault_sweep(sync: SyncMode, modes: &[CrashMode], tear_failing_append: bool) -> usize {
+    let seed = 11;
+    let states = history(seed, OPS, KEYS);
+    // Count the writes of a fault-free run to know how far to sweep.
+    let total = {
+        let mem = MemStorage::new();
+        let db = Db::<u64>::open_with("mem", options(&mem, sync)).unwrap();
+        run_until_error(&db, seed, sync);
+        mem.write_ops()
+    };
+    let mut cases = 0;
+    for n in 0..=total {
+        for &mode in modes {
+            let mem = MemStorage::new();
+            mem.set_tear_failing_append(tear_failing_append);
+            mem.fail_after(n);
+            let (acked, durable) = match Db::<u64>::open_with("mem", options(&mem, sync)) {
+                Ok(db) => {
+                    let (acked, durable, failed) = run_until_error(&db, seed, sync);
+                    // Reads show the acknowledged writes, plus the failed op only if it
+                    // took effect anyway (an import whose cleanup failed after its rename).
+                    let visible = contents(&db);
+                    let in_flight = (acked + 1).min(states.len() - 1);
+                    assert!(
+                        visible == states[acked] || visible == states[in_flight],
+                        "fault at write {n}: reads after the failure show neither {acked} nor {in_flight} ops"
+                    );
+                    assert!(failed || n == total);
+                    (acked, durable)
+                }
+                Err(e) => {
+                    assert!(matches!(e, Error::Io { .. }), "open failed with {e}");
+                    (0, 0)
+                }
+            };
+            mem.crash(mode);
+            let db = Db::<u64>::open_with("mem", options(&mem, sync))
+                .unwrap_or_else(|e| panic!("reopen after fault at write {n}, {mode:?}: {e}"));
+            let got = contents(&db);
+            let lo = if mode == CrashMode::KeepUnsynced {
+                acked
+            } else {
+                durable
+            };
+            let hi = (acked + 1).min(states.len() - 1);
+            assert!(
+                matching_state(&got, &states[..=hi], lo).is_some(),
+                "fault at write {n}, {mode:?}: state matches no op count in {lo}..={hi} (acked {acked})"
+            );
+            let report = omendb::verify_storage(&mem).unwrap();
+            assert_eq!(report.entries, got.len());
+            cases += 1;
+        }
+    }
+    println!("{sync:?}: swept faults at each of {total} writes, {cases} cases");
+    cases
+}
+
+#[test]
+fn io_error_then_crash_at_every_write_sync_always() {
+    let modes = [
+        CrashMode::DropUnsynced,
+        CrashMode::KeepUnsynced,
+        CrashMode::TearLast(9),
+        CrashMode::TearLast(31),
+    ];
+    let cases = fault_sweep(SyncMode::Always, &modes, false);
+    assert!(cases > 400, "{cases}");
+}
+
+#[test]
+fn torn_failing_appends_then_crash() {
+    let cases = fault_sweep(
+        SyncMode::Always,
+        &[CrashMode::KeepUnsynced, CrashMode::TearLast(3)],
+        true,
+    );
+    assert!(cases > 200, "{cases}");
+}
+
+#[test]
+fn relaxed_mode_loses_only_a_suffix() {
+    let modes = [
+        CrashMode::DropUnsynced,
+        CrashMode::KeepUnsynced,
+        CrashMode::TearLast(17),
+    ];
+    fault_sweep(SyncMode::Relaxed, &modes, false);
+}
+
+/// A database with a snapshot holding entries and a log holding more records.
+fn populated() -> (MemStorage, common::Model) {
+    let mem = MemStorage::new();
+    let opts = Options {
+        auto_checkpoint_log_bytes: None,
+        ..options(&mem, SyncMode::Always)
+    };
+    let db = Db::<u64>::open_with("mem", opts).unwrap();
+    for k in 0..30u64 {
+        db.put(k, vec![k as u8; (k % 5) as usize]).unwrap();
+    }
+    db.checkpoint().unwrap();
+    for k in 20..40u64 {
+        db.put(k, vec![1u8; 3]).unwrap();
+    }
+    db.delete(3).unwrap();
+    let model = contents(&db);
+    drop(db);
+    (mem, model)
+}
+
+fn reopen(mem: &MemStorage) -> omendb::Result<Db<u64>> {
+    let opts = Options {
+        auto_checkpoint_log_bytes: None,
+        ..options(mem, SyncMode::Always)
+    };
+    Db::<u64>::open_with("mem", opts)
+}
+
+#[test]
+fn every_flipped_bit_in_every_file_is_a_corruption_error() {
+    let (base, model) = populated();
+    let files: Vec<String> = base.names().into_iter().filter(|n| n != "LOCK").collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mut cases = 0;
+    for name in &files {
+        let bytes = base.file(name).unwrap();
+        for offset in 0..bytes.len() as u64 {
+            for mask in [0x01u8, 0x80] {
+                let (mem, _) = populated();
+                assert!(mem.flip(name, offset, mask));
+                match reopen(&mem) {
+                    Err(Error::Corrupted { file, .. }) => assert_eq!(&file, name),
+                    Err(e) => panic!("{name}@{offset}: unexpected error {e}"),
+                    Ok(db) => panic!(
+                        "{name}@{offset}: flip went unnoticed ({} entries, model {})",
+                        db.len(),
+                        model.len()
+                    ),
+                }
+                assert!(matches!(
+                    omendb::verify_storage(&mem),
+                    Err(Error::Corrupted { .. })
+                ));
+                cases += 1;
+            }
+        }
+    }
+    println!("{cases} flipped bits, each a Corrupted error");
+    assert!(cases > 1000, "{cases}");
+}
+
+#[test]
+fn truncated_log_drops_a_suffix_and_truncated_snapshot_is_an_error() {
+    let (base, model) = populated();
+    let log = base
+        .names()
+        .into_iter()
+        .find(|n| n.starts_with("log-"))
+        .unwrap();
+    let log_bytes = base.file(&log).unwrap();
+    let snap_bytes = base.file("SNAPSHOT").unwrap();
+    let mut last_len = 0;
+    for len in 0..=log_bytes.len() {
+        let (mem, _) = populated();
+        mem.set_file(&log, log_bytes[..len].to_vec());
+        let db = reopen(&mem).unwrap_or_else(|e| panic!("log cut at {len}: {e}"));
+        let got = contents(&db);
+        // Each record is one put/delete; the state is the model minus a suffix of them.
+        assert!(got.len() <= model.len() + 1);
+        if len == log_bytes.len() {
+            assert_eq!(got, model);
+        }
+        last_len = got.len();
+        // After reopening, the torn tail is cut and new writes land cleanly.
+        db.put(1000, b"new").unwrap();
+        drop(db);
+        let db = reopen(&mem).unwrap();
+        assert_eq!(db.get(1000).unwrap(), Some(b"new".to_vec()));
+    }
+    assert_eq!(last_len, model.len());
+    for len in 0..snap_bytes.len() {
+        let (mem, _) = populated();
+        mem.set_file("SNAPSHOT", snap_bytes[..len].to_vec());
+        assert!(
+            matches!(reopen(&mem), Err(Error::Corrupted { .. })),
+            "snapshot cut at {len}"
+        );
+    }
+}
+
+#[test]
+fn zero_filled_tail_is_torn_but_garbage_after_a_record_is_corruption() {
+    let (mem, model) = populated();
+    let log = mem
+        .names()
+        .into_iter()
+        .find(|n| n.starts_with("log-"))
+        .unwrap();
+    let mut bytes = mem.file(&log).unwrap();
+    bytes.extend_from_slice(&[0u8; 4096]);
+    mem.set_file(&log, bytes.clone());
+    assert_eq!(contents(&reopen(&mem).unwrap()), model);
+
+    let (mem, _) = populated();
+    let mut bytes = mem.file(&log).unwrap();
+    bytes.extend_from_slice(&[0u8; 30]);
+    bytes.push(1);
+    mem.set_file(&log, bytes);
+    match reopen(&mem) {
+        Err(Error::Corrupted { file, offset, .. }) => {
+            assert_eq!(file, log);
+            assert_eq!(offset, mem.file(&log).unwrap().len() as u64 - 31);
+        }
+        other => panic!("{other:?}"),
+    }
+}
