@@ -258,6 +258,16 @@ fn plan_node<K: Key, V>(
     }
     let fanout = 1usize << best_log2;
     let mut model = unit.scaled(fanout as f64);
+    if let (Layout::SingleLevel, Some(cap)) = (cfg.layout, cfg.max_keys_per_data_node) {
+        // A least-squares line can clamp many keys of a skewed set into an
+        // edge slot; the line through the end points never clamps.
+        let spanning = LinearModel::spanning(ords[0], ords[n - 1], fanout);
+        if largest_bucket(ords, &model, fanout) > cap
+            && largest_bucket(ords, &spanning, fanout) < largest_bucket(ords, &model, fanout)
+        {
+            model = spanning;
+        }
+    }
     let mut buckets = bucket_bounds(ords, &model, fanout);
     if buckets.iter().any(|&(lo, hi)| hi - lo == n) {
         // The model does not separate these keys: fall back to the line

@@ -33,8 +33,8 @@ enum Side {
 /// Makes room in data node `leaf` (reached by `map.path`) for the key image
 /// `t`, which it refused for `why`.
 pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64, why: NoRoom) {
-    if let Some(side) = out_of_root_domain(map, leaf, t) {
-        if expand_root(map, t, side) {
+    if let Some((side, widen)) = out_of_root_domain(map, leaf, t) {
+        if expand_root(map, t, side, widen) {
             return;
         }
     }
@@ -47,7 +47,12 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
     };
     let (slots, placement) = layout_for(map, keys_after, pattern);
     let max_keys = bulk_load::max_data_keys(map);
-    let must_split = keys_after > max_keys || slots > map.config.max_data_node_slots;
+    // Room at an edge that the slot limit does not allow calls for a split.
+    let edge_room_denied = why != NoRoom::Full
+        && placement == Placement::Even
+        && slots >= map.config.max_data_node_slots;
+    let must_split =
+        keys_after > max_keys || slots > map.config.max_data_node_slots || edge_room_denied;
     let insert_fraction = map.config.expected_insert_fraction;
     let density = map.config.init_density;
     let parent = map.path.last().copied();
@@ -80,6 +85,17 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
     if decision == Resize::Split && split(map, leaf, parent, pattern) {
         return;
     }
+    // No split possible (single-level layout): grow past the slot limit,
+    // with room where the keys arrive.
+    let (slots, placement) = if edge_room_denied {
+        let used = bulk_load::slots_for(map, keys_after);
+        match why {
+            NoRoom::LeftEdge => (2 * used, Placement::RoomLeft { used }),
+            _ => (2 * used, Placement::RoomRight { used }),
+        }
+    } else {
+        (slots, placement)
+    };
     rebuild(map, leaf, slots, placement, None);
     map.counters.expansions += 1;
 }
@@ -91,10 +107,13 @@ fn layout_for<K: Key, V>(
     pattern: EdgePattern,
 ) -> (usize, Placement) {
     let used = bulk_load::slots_for(map, keys);
+    // Room at an edge doubles the node, within the slot limit.
+    let roomy = (2 * used).min(map.config.max_data_node_slots.max(used));
     match pattern {
+        _ if roomy == used => (used, Placement::Even),
         EdgePattern::Spread => (used, Placement::Even),
-        EdgePattern::Appends => (2 * used, Placement::RoomRight { used }),
-        EdgePattern::Prepends => (2 * used, Placement::RoomLeft { used }),
+        EdgePattern::Appends => (roomy, Placement::RoomRight { used }),
+        EdgePattern::Prepends => (roomy, Placement::RoomLeft { used }),
     }
 }
 
@@ -155,6 +174,14 @@ fn split<K: Key, V>(
     };
     let p = step.inner as usize;
     let (mut start, mut len) = map.inner[p].block_of(step.slot);
+    let max_keys = bulk_load::max_data_keys(map);
+    if adaptive && len > 1 && useless_sideways(map, leaf, p, start, len, max_keys) {
+        // The parent's model sends nearly all keys to one half (clustered
+        // keys, appends): a split sideways would only copy the node. A
+        // subtree fitted to the keys spreads them.
+        split_down(map, leaf, Some(step));
+        return true;
+    }
     if len == 1 {
         // Doubling helps only if it puts the node's first and last keys in
         // different halves (keys clamped beyond the parent's domain never
@@ -177,6 +204,17 @@ fn split<K: Key, V>(
             map.counters.fanout_doublings += 1;
             start *= 2;
             len = 2;
+            if adaptive && useless_sideways(map, leaf, p, start, len, max_keys) {
+                split_down(
+                    map,
+                    leaf,
+                    Some(PathStep {
+                        inner: step.inner,
+                        slot: start,
+                    }),
+                );
+                return true;
+            }
         } else if adaptive {
             split_down(map, leaf, Some(step));
             return true;
@@ -186,6 +224,58 @@ fn split<K: Key, V>(
     }
     split_sideways(map, leaf, p, start, len, pattern);
     true
+}
+
+/// The larger number of keys either half of `leaf` would hold if split
+/// sideways over the parent's block `start..start + len`.
+fn larger_half<K: Key, V>(
+    map: &AlexMap<K, V>,
+    leaf: usize,
+    parent: usize,
+    start: usize,
+    len: usize,
+) -> usize {
+    let model = map.inner[parent].model;
+    let fanout = map.inner[parent].fanout();
+    let mid = start + len / 2;
+    let node = &map.data[leaf];
+    let mut left = 0;
+    let mut i = 0;
+    while let Some(j) = node.next_occupied(i) {
+        if model.predict(node.key_at(j).to_ordered(), fanout) >= mid {
+            break;
+        }
+        left += 1;
+        i = j + 1;
+    }
+    left.max(node.len() - left)
+}
+
+/// Whether a split sideways would leave one half holding about all of the
+/// node's keys (at least 15/16 of them) or still too many for one node.
+fn useless_sideways<K: Key, V>(
+    map: &AlexMap<K, V>,
+    leaf: usize,
+    parent: usize,
+    start: usize,
+    len: usize,
+    max_keys: usize,
+) -> bool {
+    let node = &map.data[leaf];
+    let n = node.len();
+    // Keys beyond the parent's domain (clamped to its edge slot) stay
+    // together whatever the split; they leave through the root's widening.
+    let model = map.inner[parent].model;
+    let fanout = map.inner[parent].fanout() as f64;
+    if let (Some(a), Some(b)) = (node.first_occupied(), node.last_occupied()) {
+        if model.predict_f64(node.key_at(a).to_ordered()) < 0.0
+            || model.predict_f64(node.key_at(b).to_ordered()) >= fanout
+        {
+            return false;
+        }
+    }
+    let larger = larger_half(map, leaf, parent, start, len);
+    larger >= max_keys || larger * 16 >= n * 15
 }
 
 fn split_sideways<K: Key, V>(
@@ -280,7 +370,11 @@ fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<Pa
 /// inside the domain, as appended timestamps are. Sparse outliers stay in
 /// the edge node and leave through ordinary splits, so one far key cannot
 /// blow the root up.
-fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Option<Side> {
+fn out_of_root_domain<K: Key, V>(
+    map: &AlexMap<K, V>,
+    leaf: usize,
+    t: u64,
+) -> Option<(Side, Widen)> {
     if map.root.is_data() {
         return None;
     }
@@ -295,15 +389,15 @@ fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Op
         return None;
     };
     let mut beyond = 1usize;
-    let mut extreme = p;
+    let (mut extreme, mut nearest) = (p, p);
     for o in node_ords(map, leaf) {
         let q = root.model.predict_f64(o);
         if (side == Side::Right && q >= fanout) || (side == Side::Left && q < 0.0) {
             beyond += 1;
-            extreme = if side == Side::Right {
-                extreme.max(q)
+            (extreme, nearest) = if side == Side::Right {
+                (extreme.max(q), nearest.min(q))
             } else {
-                extreme.min(q)
+                (extreme.min(q), nearest.max(q))
             };
         }
     }
@@ -314,8 +408,51 @@ fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Op
     };
     let density_inside = map.len.max(1) as f64 / fanout;
     let density_beyond = beyond as f64 / new_slots;
-    (density_beyond >= cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY * density_inside).then_some(side)
+    if density_beyond >= cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY * density_inside {
+        return Some((side, Widen::ToKey));
+    }
+    // Sparse keys beyond the domain that have filled the edge node widen the
+    // root by a bounded step, so the edge node does not grow without end.
+    // The step must make progress, or it would repeat forever.
+    let node_len = map.data[leaf].len();
+    if node_len < bulk_load::max_data_keys(map) || 2 * beyond < node_len {
+        return None;
+    }
+    let max_fanout = 1usize << map.config.max_fanout_log2;
+    // Right only (a left widening always takes a new root, one more level
+    // per step). In place while the fan-out allows; otherwise a new root
+    // whose domain is `WIDEN_STEP_FANOUT` times the old one, so that steps
+    // add levels only logarithmically in the keys' span.
+    if side == Side::Left {
+        return None;
+    }
+    let f = fanout;
+    let slot_of: Box<dyn Fn(f64) -> f64> = if 2.0 * f <= max_fanout as f64 {
+        Box::new(move |q: f64| q.floor().min(2.0 * f - 1.0))
+    } else if map.config.layout != Layout::Adaptive {
+        return None;
+    } else {
+        let g = WIDEN_STEP_FANOUT.min(max_fanout) as f64;
+        Box::new(move |q: f64| (q / f).floor().min(g - 1.0))
+    };
+    // Progress: keys inside the domain stay while those beyond leave, or
+    // the keys beyond part over the new slots.
+    let some_inside = beyond <= node_len;
+    (some_inside || slot_of(nearest) != slot_of(extreme)).then_some((side, Widen::Step))
 }
+
+/// How far the root widens for keys beyond its domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Widen {
+    /// To take the new key.
+    ToKey,
+    /// By a bounded step, for sparse far keys: in place, the fan-out
+    /// doubles; a new root has `WIDEN_STEP_FANOUT` slots.
+    Step,
+}
+
+/// Fan-out of a new root made by a bounded widening step.
+const WIDEN_STEP_FANOUT: usize = 1 << 10;
 
 /// Smallest power of two at least `x` (at least 2), capped at `cap`.
 fn pow2_at_least(x: f64, cap: usize) -> usize {
@@ -328,7 +465,7 @@ fn pow2_at_least(x: f64, cap: usize) -> usize {
 /// Widens the root's domain to take `t`: in place on the right while the
 /// fan-out allows, otherwise (adaptive layout only) through a new root
 /// above the old one. Returns `false` if the layout allows neither.
-fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, t: u64, side: Side) -> bool {
+fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, t: u64, side: Side, widen: Widen) -> bool {
     let max_fanout = 1usize << map.config.max_fanout_log2;
     let adaptive = map.config.layout == Layout::Adaptive;
     let root = map.root.index();
@@ -337,7 +474,10 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, t: u64, side: Side) -> bool {
     let p = model.predict_f64(t);
     let (new_root, old_block, blocks) = if side == Side::Right && fanout * 2 <= max_fanout {
         // In place: slots past the old end, blocks doubling in size.
-        let wanted = pow2_at_least(p + 1.0, max_fanout).max(fanout * 2);
+        let wanted = match widen {
+            Widen::ToKey => pow2_at_least(p + 1.0, max_fanout).max(fanout * 2),
+            Widen::Step => fanout * 2,
+        };
         let node = &mut map.inner[root];
         let mut children = node.children.to_vec();
         children.resize(wanted, NodeRef::data(0));
@@ -352,13 +492,20 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, t: u64, side: Side) -> bool {
     } else if adaptive {
         // A new root whose one slot at the edge is the old root.
         let unit = model.scaled(1.0 / fanout as f64);
+        let step = WIDEN_STEP_FANOUT.min(max_fanout);
         let (model, old_slot, new_fanout) = match side {
             Side::Right => {
-                let g = pow2_at_least(unit.predict_f64(t) + 1.0, max_fanout);
+                let g = match widen {
+                    Widen::ToKey => pow2_at_least(unit.predict_f64(t) + 1.0, max_fanout),
+                    Widen::Step => step,
+                };
                 (unit, 0, g)
             }
             Side::Left => {
-                let g = pow2_at_least(1.0 - unit.predict_f64(t), max_fanout);
+                let g = match widen {
+                    Widen::ToKey => pow2_at_least(1.0 - unit.predict_f64(t), max_fanout),
+                    Widen::Step => step,
+                };
                 (unit.shifted((g - 1) as f64), g - 1, g)
             }
         };
