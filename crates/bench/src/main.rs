@@ -1,0 +1,523 @@
+//! `omendb-bench`: one command that reproduces every benchmark table.
+//!
+//! `cargo run --release -p omendb-bench -- [--scale 1M,10M] [--keyset uniform,lognormal,file]
+//! [--keys PATH] [--systems ...] [--workloads ...] [--reps N] [--ops N] [--seed S]
+//! [--json PATH] [--svg DIR] [--out PATH] [--quick]`
+
+#![deny(unsafe_code)]
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use omendb_bench::alloc::CountingAlloc;
+use omendb_bench::error::BenchError;
+use omendb_bench::keyfile::{read_key_file, KeyFileFormat};
+use omendb_bench::keys::{generate, Distribution, KeySet};
+use omendb_bench::report::{markdown, KeySetInfo, ReportContext};
+use omendb_bench::rng::derive_seed;
+use omendb_bench::runner::{run_scale, scale_label, steps, Results, RunSettings, Watchdog};
+use omendb_bench::systems::SystemId;
+use omendb_bench::workload::{OpCounts, Plan, Workload};
+use omendb_bench::{memory, plot};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+const DEFAULT_SEED: u64 = 0x0DE7_B007;
+const DEFAULT_OPS: usize = 1_000_000;
+const QUICK_OPS: usize = 20_000;
+const QUICK_SCALE: usize = 100_000;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "omendb-bench",
+    version,
+    about = "Benchmarks AlexMap against BTreeMap and SQLite"
+)]
+struct Cli {
+    /// Key counts, comma separated (K, M, G suffixes): e.g. 1M,10M,50M. Default 10M (100K with --quick).
+    #[arg(long, value_delimiter = ',', value_parser = parse_scale)]
+    scale: Option<Vec<usize>>,
+    /// Key sets: uniform, lognormal, normal, timestamps, clustered, file. Default:
+    /// uniform,lognormal plus `file` when a key file is given or shared/data exists.
+    #[arg(long, value_delimiter = ',')]
+    keyset: Option<Vec<String>>,
+    /// Key file(s): SOSD binary (u64 LE count, then keys) or text, one key per line (detected).
+    #[arg(long)]
+    keys: Vec<PathBuf>,
+    /// Systems to run (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    systems: Option<Vec<SystemId>>,
+    /// Workloads to run (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    workloads: Option<Vec<Workload>>,
+    /// Repetitions per figure (median reported). Default 3 (2 with --quick).
+    #[arg(long)]
+    reps: Option<usize>,
+    /// Repetitions for the SQLite systems (each rebuilds a whole table). Default 1.
+    #[arg(long, default_value_t = 1)]
+    sqlite_reps: usize,
+    /// Repetitions of the build by random inserts (the slowest figure). Default 1.
+    #[arg(long, default_value_t = 1)]
+    build_inserts_reps: usize,
+    /// Uniform lookups per repetition; the other workloads scale from it. Default 1M (20K with --quick).
+    #[arg(long)]
+    ops: Option<usize>,
+    /// Master seed; every key set and operation list derives from it.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Write the records as a JSON list here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write SVG plots (latency and memory against scale) into this directory.
+    #[arg(long)]
+    svg: Option<PathBuf>,
+    /// Write the markdown report here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A run of a few seconds (100K keys, fewer operations) for CI.
+    #[arg(long)]
+    quick: bool,
+    /// Abort (exit status 3) when one step runs longer than this many seconds; 0 = never.
+    /// Default 600 (60 with --quick).
+    #[arg(long)]
+    step_timeout: Option<u64>,
+    /// Directory for the on-disk SQLite database (default: the system temp directory).
+    #[arg(long)]
+    tmp_dir: Option<PathBuf>,
+}
+
+fn parse_scale(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 1e3),
+        Some('M') => (&s[..s.len() - 1], 1e6),
+        Some('G') => (&s[..s.len() - 1], 1e9),
+        _ => (s, 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("bad scale {s:?}: expected a count like 500000, 100K, 10M or 1.5M"))?;
+    if !v.is_finite() || v < 1.0 || v * mult > 1e10 {
+        return Err(format!("scale {s:?} out of range (1 .. 10G)"));
+    }
+    Ok((v * mult).round() as usize)
+}
+
+/// A key set to run: a generator or a loaded file.
+enum Source {
+    Synthetic(Distribution),
+    File {
+        name: String,
+        keys: Vec<u64>,
+        note: String,
+    },
+}
+
+fn shared_data_dir() -> Option<PathBuf> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        PathBuf::from("../shared/data"),
+        manifest.join("../../../shared/data"),
+        PathBuf::from("/work/shared/data"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
+}
+
+fn load_file(path: &Path) -> Result<Source, BenchError> {
+    let f = read_key_file(path)?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let note = format!(
+        "{} ({} format, {} keys{}{})",
+        path.display(),
+        match f.format {
+            KeyFileFormat::Sosd => "SOSD",
+            KeyFileFormat::Text => "text",
+        },
+        f.keys.len(),
+        if f.duplicates_removed > 0 {
+            format!(", {} duplicates removed", f.duplicates_removed)
+        } else {
+            String::new()
+        },
+        if f.was_sorted { "" } else { ", sorted on load" }
+    );
+    Ok(Source::File {
+        name,
+        keys: f.keys,
+        note,
+    })
+}
+
+fn resolve_sources(cli: &Cli) -> Result<Vec<Source>, BenchError> {
+    let explicit = cli.keyset.clone();
+    let names = explicit
+        .clone()
+        .unwrap_or_else(|| vec!["uniform".into(), "lognormal".into(), "file".into()]);
+    let mut sources = Vec::new();
+    for name in &names {
+        let name = name.trim().to_ascii_lowercase();
+        if name == "file" {
+            let mut files = cli.keys.clone();
+            if files.is_empty() {
+                if let Some(dir) = shared_data_dir() {
+                    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+                        .map_err(|e| BenchError::io(&dir, e))?
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.is_file())
+                        // The directory's own documentation is not a key file.
+                        .filter(|p| p.extension().is_none_or(|e| e != "md"))
+                        .collect();
+                    found.sort();
+                    for p in found {
+                        match load_file(&p) {
+                            Ok(s) => sources.push(s),
+                            Err(e) => eprintln!("skipping {}: {e}", p.display()),
+                        }
+                    }
+                    continue;
+                }
+                if explicit.is_some() {
+                    return Err(BenchError::Usage(
+                        "--keyset file needs --keys PATH (no shared/data directory found)".into(),
+                    ));
+                }
+                continue;
+            }
+            for p in files.drain(..) {
+                sources.push(load_file(&p)?);
+            }
+        } else {
+            let dist = Distribution::from_name(&name).ok_or_else(|| {
+                BenchError::Usage(format!(
+                    "unknown key set {name:?}: expected uniform, lognormal, normal, timestamps, clustered or file"
+                ))
+            })?;
+            sources.push(Source::Synthetic(dist));
+        }
+    }
+    Ok(sources)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("\nERROR: checksum mismatch between systems; see the report's first table.");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<bool, BenchError> {
+    let started = Instant::now();
+    let scales = cli
+        .scale
+        .clone()
+        .unwrap_or_else(|| vec![if cli.quick { QUICK_SCALE } else { 10_000_000 }]);
+    let reps = cli.reps.unwrap_or(if cli.quick { 2 } else { 3 }).max(1);
+    let ops = cli
+        .ops
+        .unwrap_or(if cli.quick { QUICK_OPS } else { DEFAULT_OPS });
+    let counts = OpCounts::from_lookups(ops);
+    let mut systems = cli
+        .systems
+        .clone()
+        .unwrap_or_else(|| SystemId::ALL.to_vec());
+    systems.dedup();
+    let mut workloads = cli
+        .workloads
+        .clone()
+        .unwrap_or_else(|| Workload::ALL.to_vec());
+    workloads.sort();
+    workloads.dedup();
+    let step_timeout = cli.step_timeout.unwrap_or(if cli.quick { 60 } else { 600 });
+    let settings = RunSettings {
+        watchdog: Watchdog::start(Duration::from_secs(step_timeout)),
+        reps,
+        sqlite_reps: cli.sqlite_reps.clamp(1, reps),
+        build_inserts_reps: cli.build_inserts_reps.clamp(1, reps),
+        counts,
+        workloads,
+        systems: systems.clone(),
+        tmp_dir: cli.tmp_dir.clone().unwrap_or_else(std::env::temp_dir),
+    };
+    let sources = resolve_sources(cli)?;
+    if sources.is_empty() {
+        return Err(BenchError::Usage("no key set to run".into()));
+    }
+
+    // (source index, scale) pairs; file key sets run at most at their own size, once per size.
+    let m = counts.new_keys_needed();
+    let mut jobs: Vec<(usize, usize)> = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let mut sizes: Vec<usize> = Vec::new();
+        for &s in &scales {
+            let n = match src {
+                Source::Synthetic(_) => s,
+                Source::File { keys, .. } => {
+                    if keys.len() >= s + m {
+                        s
+                    } else {
+                        keys.len() - m.min(keys.len() / 5)
+                    }
+                }
+            };
+            if !sizes.contains(&n) {
+                sizes.push(n);
+                jobs.push((i, n));
+            }
+        }
+    }
+
+    let per_scale = steps(&settings);
+    let pb = ProgressBar::with_draw_target(
+        Some(per_scale * jobs.len() as u64),
+        ProgressDrawTarget::stderr(),
+    );
+    pb.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .map_err(|e| BenchError::Usage(e.to_string()))?
+            .progress_chars("=> "),
+    );
+    let peak_rss_reset_works = memory::reset_peak_rss();
+    eprintln!(
+        "omendb-bench: master seed {} ({:#x}), {} repetitions, {} lookups per lookup workload",
+        cli.seed, cli.seed, reps, counts.lookups
+    );
+
+    let shared = Arc::new(Mutex::new(Partial {
+        results: Results::default(),
+        infos: Vec::new(),
+    }));
+    let outputs = Outputs {
+        out: cli.out.clone(),
+        json: cli.json.clone(),
+        svg: cli.svg.clone(),
+    };
+    let context = |infos: Vec<KeySetInfo>, aborted: Option<String>| ReportContext {
+        command: command_line(),
+        cpu: memory::cpu_model(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        seed: cli.seed,
+        reps,
+        sqlite_reps: cli.sqlite_reps.clamp(1, reps),
+        build_inserts_reps: cli.build_inserts_reps.clamp(1, reps),
+        counts,
+        systems: systems.clone(),
+        keysets: infos,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        peak_rss_reset_works,
+        aborted,
+    };
+    {
+        let shared = Arc::clone(&shared);
+        let outputs = outputs.clone();
+        let base_ctx = context(Vec::new(), None);
+        settings.watchdog.set_on_stall(Box::new(move |step| {
+            let partial = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut ctx = base_ctx.clone();
+            ctx.keysets = partial.infos.clone();
+            ctx.elapsed_s = started.elapsed().as_secs_f64();
+            ctx.aborted = Some(step.to_string());
+            if let Err(e) = outputs.write(&partial.results, &ctx) {
+                eprintln!("could not write the partial report: {e}");
+            }
+        }));
+    }
+    let mut infos: Vec<KeySetInfo> = Vec::new();
+    for &(i, n) in &jobs {
+        let src = &sources[i];
+        let (name, pool, key_seed, describe) = match src {
+            Source::Synthetic(d) => {
+                let key_seed = derive_seed(cli.seed, &format!("keys:{}:{}", d.name(), n));
+                settings
+                    .watchdog
+                    .step(&pb, format!("generating {} x {}", scale_label(n), d.name()));
+                let pool = generate(*d, n + m, key_seed);
+                (d.name().to_string(), pool, key_seed, describe_dist(*d))
+            }
+            Source::File {
+                name, keys, note, ..
+            } => {
+                let key_seed = derive_seed(cli.seed, &format!("file:{name}:{n}"));
+                (
+                    name.clone(),
+                    keys.clone(),
+                    key_seed,
+                    format!("key file {note}"),
+                )
+            }
+        };
+        let split_seed = derive_seed(key_seed, "split");
+        let ks = KeySet::split(&name, pool, n, m, split_seed);
+        let plan_seed = derive_seed(cli.seed, &format!("plan:{name}:{}", ks.base.len()));
+        let seed_note = format!(
+            "{}: {} keys + {} new keys for inserts, key seed {key_seed:#018x}, split seed {split_seed:#018x}, plan seed {plan_seed:#018x}",
+            scale_label(ks.base.len()),
+            ks.base.len(),
+            ks.inserts.len()
+        );
+        pb.suspend(|| eprintln!("key set {name} at {seed_note}"));
+        match infos.iter_mut().find(|k| k.name == name) {
+            Some(info) => info.source.push_str(&format!("; {seed_note}")),
+            None => infos.push(KeySetInfo {
+                name: name.clone(),
+                source: format!("{describe}; {seed_note}"),
+            }),
+        }
+        let plan = Plan::new(&ks, &counts, plan_seed);
+        {
+            let mut partial = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            partial.infos = infos.clone();
+        }
+        settings.watchdog.idle();
+        let mut results = Results::default();
+        run_scale(&ks, &plan, &settings, &pb, &mut results)?;
+        settings.watchdog.idle();
+        shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .results
+            .append(results);
+    }
+    pb.finish_and_clear();
+
+    let results = shared
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .results
+        .clone();
+    outputs.write(&results, &context(infos, None))?;
+    if !results.mismatches.is_empty() {
+        for m in &results.mismatches {
+            eprintln!(
+                "CHECKSUM MISMATCH: {} {} {}: {} rep {} gave {}, {} gave {}",
+                m.keyset,
+                m.scale,
+                m.workload,
+                m.system,
+                m.rep,
+                m.checksum,
+                m.reference_system,
+                m.reference
+            );
+        }
+    }
+    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(results.mismatches.is_empty())
+}
+
+/// What completed so far, for the report written when a step stalls.
+struct Partial {
+    results: Results,
+    infos: Vec<KeySetInfo>,
+}
+
+#[derive(Clone)]
+struct Outputs {
+    out: Option<PathBuf>,
+    json: Option<PathBuf>,
+    svg: Option<PathBuf>,
+}
+
+impl Outputs {
+    fn write(&self, results: &Results, ctx: &ReportContext) -> Result<(), BenchError> {
+        let report = markdown(results, ctx);
+        match &self.out {
+            Some(path) => {
+                std::fs::write(path, &report).map_err(|e| BenchError::io(path, e))?;
+                eprintln!("report written to {}", path.display());
+            }
+            None => print!("{report}"),
+        }
+        if let Some(path) = &self.json {
+            let json = serde_json::to_string_pretty(&results.records)?;
+            std::fs::write(path, json).map_err(|e| BenchError::io(path, e))?;
+            eprintln!("JSON records written to {}", path.display());
+        }
+        if let Some(dir) = &self.svg {
+            for p in plot::write_plots(results, &ctx.systems, dir)? {
+                eprintln!("plot written to {}", p.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe_dist(d: Distribution) -> String {
+    match d {
+        Distribution::Uniform => "uniform random u64, distinct".into(),
+        Distribution::Lognormal => "lognormal: exp(N(0, 2)) x 1e12 as u64, distinct".into(),
+        Distribution::Normal => "normal: N(2^63, 2^60) as u64, distinct".into(),
+        Distribution::Timestamps => {
+            "timestamps: increasing microseconds, gaps 1..1000 us with 1% pauses up to 1000 s"
+                .into()
+        }
+        Distribution::Clustered => {
+            "clustered: runs of 1..1000 keys (step 1..4) separated by jumps of 2^20..2^40".into()
+        }
+    }
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        "cargo run --release -p omendb-bench".into()
+    } else {
+        format!("cargo run --release -p omendb-bench -- {}", args.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_parse() {
+        assert_eq!(parse_scale("10M"), Ok(10_000_000));
+        assert_eq!(parse_scale("100k"), Ok(100_000));
+        assert_eq!(parse_scale("1.5M"), Ok(1_500_000));
+        assert_eq!(parse_scale("12345"), Ok(12_345));
+        assert!(parse_scale("ten").is_err());
+        assert!(parse_scale("0").is_err());
+        assert!(parse_scale("-1M").is_err());
+    }
+
+    #[test]
+    fn cli_parses_lists() {
+        let cli = Cli::try_parse_from([
+            "omendb-bench",
+            "--scale",
+            "1M,10M",
+            "--systems",
+            "alex,btree,sqlite-mem",
+            "--workloads",
+            "lookup-uniform,build-bulk",
+            "--quick",
+        ])
+        .unwrap();
+        assert_eq!(cli.scale, Some(vec![1_000_000, 10_000_000]));
+        assert_eq!(
+            cli.systems,
+            Some(vec![SystemId::Alex, SystemId::Btree, SystemId::SqliteMem])
+        );
+        assert_eq!(
+            cli.workloads,
+            Some(vec![Workload::LookupUniform, Workload::BuildBulk])
+        );
+        assert!(Cli::try_parse_from(["omendb-bench", "--systems", "oracle"]).is_err());
+    }
+}

@@ -1,0 +1,679 @@
+//! The markdown report: the prototype's tables (query latency single vs multi level, build
+//! time, against SQLite at the largest scale, tree statistics) plus memory and every workload.
+
+use crate::runner::{MemoryRecord, Record, Results, TreeRecord};
+use crate::systems::SystemId;
+use crate::workload::{OpCounts, Workload};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// Where a key set came from, for the header.
+#[derive(Debug, Clone)]
+pub struct KeySetInfo {
+    pub name: String,
+    pub source: String,
+}
+
+#[derive(Clone)]
+pub struct ReportContext {
+    pub command: String,
+    pub cpu: String,
+    pub cores: usize,
+    pub seed: u64,
+    pub reps: usize,
+    pub sqlite_reps: usize,
+    pub build_inserts_reps: usize,
+    pub counts: OpCounts,
+    pub systems: Vec<SystemId>,
+    pub keysets: Vec<KeySetInfo>,
+    pub elapsed_s: f64,
+    pub peak_rss_reset_works: bool,
+    /// Set when the run was aborted by the watchdog: the step that stalled.
+    pub aborted: Option<String>,
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 100.0 {
+        format!("{ns:.0}")
+    } else {
+        format!("{ns:.1}")
+    }
+}
+
+fn fmt_ratio(reference: Option<f64>, this: f64) -> String {
+    match reference {
+        Some(r) if this > 0.0 => format!("{:.2}x", r / this),
+        _ => "—".to_string(),
+    }
+}
+
+fn fmt_mib(bytes: Option<u64>) -> String {
+    bytes.map_or("—".into(), |b| format!("{:.1}", b as f64 / MIB))
+}
+
+fn fmt_per_key(bytes: Option<u64>, keys: usize) -> String {
+    bytes.map_or("—".into(), |b| {
+        format!("{:.1}", b as f64 / keys.max(1) as f64)
+    })
+}
+
+/// The (key set, scale) pairs run, in run order.
+fn runs(results: &Results) -> Vec<(String, String, usize)> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for r in &results.records {
+        if seen.insert((r.keyset.clone(), r.scale.clone())) {
+            out.push((r.keyset.clone(), r.scale.clone(), r.keys));
+        }
+    }
+    for m in &results.memory {
+        if seen.insert((m.keyset.clone(), m.scale.clone())) {
+            out.push((m.keyset.clone(), m.scale.clone(), m.keys));
+        }
+    }
+    out
+}
+
+fn find<'a>(
+    results: &'a Results,
+    keyset: &str,
+    scale: &str,
+    system: SystemId,
+    w: Workload,
+) -> Option<&'a Record> {
+    results.records.iter().find(|r| {
+        r.keyset == keyset
+            && r.scale == scale
+            && r.system == system.name()
+            && r.workload == w.name()
+    })
+}
+
+fn find_mem<'a>(
+    results: &'a Results,
+    keyset: &str,
+    scale: &str,
+    system: SystemId,
+) -> Option<&'a MemoryRecord> {
+    results
+        .memory
+        .iter()
+        .find(|m| m.keyset == keyset && m.scale == scale && m.system == system)
+}
+
+fn seconds(r: &Record) -> f64 {
+    r.ns_per_op * r.keys as f64 / 1e9
+}
+
+fn short(id: SystemId) -> &'static str {
+    match id {
+        SystemId::Alex => "multi-level",
+        SystemId::AlexSingle => "single-level",
+        SystemId::AlexFixed64 => "fixed-64",
+        SystemId::AlexReadMostly => "read-mostly",
+        SystemId::Btree => "BTreeMap",
+        SystemId::SqliteMem => "SQLite mem",
+        SystemId::SqliteDisk => "SQLite file",
+        SystemId::SqliteMemIndex => "SQLite mem +INDEX",
+    }
+}
+
+fn header(out: &mut String, cols: &[String]) {
+    let _ = writeln!(out, "| {} |", cols.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}",
+        cols.iter()
+            .enumerate()
+            .map(|(i, _)| if i < 2 { " --- |" } else { " ---: |" })
+            .collect::<String>()
+    );
+}
+
+fn row(out: &mut String, cells: &[String]) {
+    let _ = writeln!(out, "| {} |", cells.join(" | "));
+}
+
+pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
+    let mut out = String::new();
+    let runs = runs(results);
+    let _ = writeln!(out, "# OmenDB benchmark results\n");
+    if let Some(step) = &ctx.aborted {
+        let _ = writeln!(
+            out,
+            "**RUN ABORTED: `{step}` stalled past --step-timeout. The tables cover only the key sets and \
+             scales completed before it.**\n"
+        );
+    }
+    let _ = writeln!(out, "- Command: `{}`", ctx.command);
+    let _ = writeln!(
+        out,
+        "- Machine: {} ({} cores visible); wall time of the whole run {:.1} s",
+        ctx.cpu, ctx.cores, ctx.elapsed_s
+    );
+    let _ = writeln!(
+        out,
+        "- Master seed: {} (every key set and operation list derives from it; printed seeds reproduce the run)",
+        ctx.seed
+    );
+    for k in &ctx.keysets {
+        let _ = writeln!(out, "- Key set `{}`: {}", k.name, k.source);
+    }
+    let c = &ctx.counts;
+    let _ = writeln!(
+        out,
+        "- Each figure: median of {} repetitions for the in-process maps and {} for SQLite (`--sqlite-reps`; \
+         each rebuilds the table); min and max in the full table. Per repetition: \
+         a fresh bulk build, {} untimed warm-up lookups, then {} uniform and {} Zipf lookups, {} absent lookups, \
+         {} autocommit lookups (SQLite), {} range scans of 100 keys, {} inserts, {} read-heavy and {} write-heavy \
+         operations, {} deletes; mutating workloads run last, in that order, on the structure the previous one left; \
+         then a separate build by random inserts ({} repetition(s), `--build-inserts-reps`; in-process maps and \
+         SQLite :memory: only).",
+        ctx.reps,
+        ctx.sqlite_reps,
+        c.warmup,
+        c.lookups,
+        c.zipf,
+        c.absent,
+        c.autocommit,
+        c.scans,
+        c.insert_only,
+        c.mixed,
+        c.mixed,
+        c.deletes,
+        ctx.build_inserts_reps
+    );
+    let _ = writeln!(
+        out,
+        "- Every lookup reads the value and folds it into a checksum; the checksums of all systems agree on every \
+         workload unless listed under *Checksum mismatches*. Keys and values are u64; SQLite stores keys as i64 \
+         (`k ^ 2^63`, order-preserving) and values as 8-byte BLOBs, uses prepared statements and a page cache larger \
+         than the table; its lookups, scans and mutations run in one transaction per batch unless labelled autocommit."
+    );
+    let _ = writeln!(
+        out,
+        "- Memory: *heap* is the counting global allocator's change in live bytes across the build (everything the \
+         structure owns on the Rust heap); SQLite's is `sqlite3_memory_used` (its whole allocator: page cache, \
+         schema, statements; for `:memory:` the database itself) and the database+WAL file size. Peak RSS is \
+         process-wide (VmHWM){}, so it includes the key arrays and operation lists.\n",
+        if ctx.peak_rss_reset_works {
+            ", reset before each system's run at each scale"
+        } else {
+            ", never reset (clear_refs unavailable): the peak of the whole process so far"
+        }
+    );
+
+    if !results.mismatches.is_empty() {
+        let _ = writeln!(out, "## Checksum mismatches (RESULTS BELOW ARE SUSPECT)\n");
+        header(
+            &mut out,
+            &[
+                "Key set",
+                "Keys",
+                "Workload",
+                "System",
+                "Rep",
+                "Checksum",
+                "Reference",
+            ]
+            .map(String::from),
+        );
+        for m in &results.mismatches {
+            row(
+                &mut out,
+                &[
+                    m.keyset.clone(),
+                    m.scale.clone(),
+                    m.workload.clone(),
+                    m.system.clone(),
+                    m.rep.to_string(),
+                    m.checksum.clone(),
+                    format!("{} ({})", m.reference, m.reference_system),
+                ],
+            );
+        }
+        out.push('\n');
+    }
+
+    lookup_table(&mut out, results, ctx, &runs);
+    build_table(&mut out, results, ctx, &runs);
+    sqlite_table(&mut out, results, ctx, &runs);
+    tree_table(&mut out, &results.trees);
+    memory_table(&mut out, results, &runs);
+    full_table(&mut out, results, &runs);
+    reference_table(&mut out);
+    out
+}
+
+fn lookup_table(
+    out: &mut String,
+    results: &Results,
+    ctx: &ReportContext,
+    runs: &[(String, String, usize)],
+) {
+    let _ = writeln!(
+        out,
+        "## Query latency: single vs multi level, by scale\n\nPoint lookups of existing keys, uniform choice, \
+         random order; ns per lookup (median). Ratios: the other system's time divided by multi-level's (above 1 \
+         means multi-level is faster).\n"
+    );
+    let systems: Vec<SystemId> = ctx
+        .systems
+        .iter()
+        .copied()
+        .filter(|s| *s != SystemId::SqliteDisk)
+        .collect();
+    let mut cols = vec!["Key set".to_string(), "Keys".to_string()];
+    cols.extend(systems.iter().map(|s| short(*s).to_string()));
+    cols.extend(
+        [
+            "multi vs single",
+            "multi vs BTreeMap",
+            "multi vs SQLite mem",
+        ]
+        .map(String::from),
+    );
+    header(out, &cols);
+    for (ks, scale, _) in runs {
+        let get = |id| find(results, ks, scale, id, Workload::LookupUniform).map(|r| r.ns_per_op);
+        let mut cells = vec![ks.clone(), scale.clone()];
+        cells.extend(systems.iter().map(|s| get(*s).map_or("—".into(), fmt_ns)));
+        let multi = get(SystemId::Alex);
+        for other in [SystemId::AlexSingle, SystemId::Btree, SystemId::SqliteMem] {
+            cells.push(multi.map_or("—".into(), |m| fmt_ratio(get(other), m)));
+        }
+        row(out, &cells);
+    }
+    out.push('\n');
+}
+
+fn build_table(
+    out: &mut String,
+    results: &Results,
+    ctx: &ReportContext,
+    runs: &[(String, String, usize)],
+) {
+    for (w, title, how) in [
+        (
+            Workload::BuildBulk,
+            "Build time by scale: bulk load from sorted pairs",
+            "AlexMap: `bulk_load_with_config`; BTreeMap: `from_iter` on the sorted pairs; SQLite: INSERTs of the \
+             sorted pairs in one transaction with a prepared statement (plus CREATE INDEX for the prototype path)",
+        ),
+        (
+            Workload::BuildInserts,
+            "Build time by scale: inserts in random order",
+            "every system starts empty and inserts the same pairs in the same random order; SQLite in one \
+             transaction with a prepared statement (plus CREATE INDEX for the prototype path)",
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "## {title}\n\nSeconds (median); {how}. The last column is the default AlexMap's time over BTreeMap's.\n"
+        );
+        let mut cols = vec!["Key set".to_string(), "Keys".to_string()];
+        cols.extend(ctx.systems.iter().map(|s| short(*s).to_string()));
+        cols.push("multi-level / BTreeMap".into());
+        header(out, &cols);
+        for (ks, scale, _) in runs {
+            let get = |id| find(results, ks, scale, id, w).map(seconds);
+            let mut cells = vec![ks.clone(), scale.clone()];
+            cells.extend(
+                ctx.systems
+                    .iter()
+                    .map(|s| get(*s).map_or("—".into(), |x| format!("{x:.3}"))),
+            );
+            cells.push(match (get(SystemId::Alex), get(SystemId::Btree)) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                _ => "—".into(),
+            });
+            row(out, &cells);
+        }
+        out.push('\n');
+    }
+}
+
+fn sqlite_table(
+    out: &mut String,
+    results: &Results,
+    ctx: &ReportContext,
+    runs: &[(String, String, usize)],
+) {
+    let _ = writeln!(
+        out,
+        "## Against SQLite at the largest scale\n\nBuild = load (bulk); Index = CREATE INDEX after the load \
+         (prototype path only); Total = both. Lookup: uniform existing keys, ns per lookup; *vs SQLite* is \
+         SQLite :memory:'s lookup time over this system's. Memory: Rust heap (allocator) for in-process maps; \
+         `sqlite3_memory_used` for SQLite, with the file (database + WAL) apart.\n"
+    );
+    // Largest scale of each key set.
+    let mut largest: Vec<(String, String, usize)> = Vec::new();
+    for (ks, scale, n) in runs {
+        match largest.iter_mut().find(|(k, _, _)| k == ks) {
+            Some(entry) if entry.2 < *n => *entry = (ks.clone(), scale.clone(), *n),
+            Some(_) => {}
+            None => largest.push((ks.clone(), scale.clone(), *n)),
+        }
+    }
+    header(
+        out,
+        &[
+            "Key set",
+            "System",
+            "Keys",
+            "Build (s)",
+            "Index (s)",
+            "Total (s)",
+            "Lookup (ns)",
+            "Lookup autocommit (ns)",
+            "vs SQLite",
+            "Memory (MiB)",
+            "File (MiB)",
+            "Bytes/key",
+        ]
+        .map(String::from),
+    );
+    for (ks, scale, n) in &largest {
+        let sqlite_lookup = find(
+            results,
+            ks,
+            scale,
+            SystemId::SqliteMem,
+            Workload::LookupUniform,
+        )
+        .map(|r| r.ns_per_op);
+        for &id in &ctx.systems {
+            let build = find(results, ks, scale, id, Workload::BuildBulk);
+            let lookup = find(results, ks, scale, id, Workload::LookupUniform);
+            let auto = find(results, ks, scale, id, Workload::LookupAutocommit);
+            let mem = find_mem(results, ks, scale, id);
+            let (load_s, index_s) = match build {
+                Some(b) => {
+                    let load = b
+                        .phases
+                        .iter()
+                        .find(|p| p.name == "load")
+                        .map(|p| p.median_s);
+                    let index = b
+                        .phases
+                        .iter()
+                        .find(|p| p.name == "index")
+                        .map(|p| p.median_s);
+                    match (load, index) {
+                        (Some(l), Some(i)) => (Some(l), Some(i)),
+                        _ => (Some(seconds(b)), None),
+                    }
+                }
+                None => (None, None),
+            };
+            let memory = mem.and_then(|m| {
+                if id.is_sqlite() {
+                    m.sqlite_memory_bulk
+                } else {
+                    m.heap_after_bulk
+                }
+            });
+            let total_bytes = memory.map(|b| b + mem.and_then(|m| m.file_bytes_bulk).unwrap_or(0));
+            row(
+                out,
+                &[
+                    ks.clone(),
+                    id.label().to_string(),
+                    scale.clone(),
+                    load_s.map_or("—".into(), |s| format!("{s:.3}")),
+                    index_s.map_or("—".into(), |s| format!("{s:.3}")),
+                    build.map_or("—".into(), |b| format!("{:.3}", seconds(b))),
+                    lookup.map_or("—".into(), |r| fmt_ns(r.ns_per_op)),
+                    auto.map_or("—".into(), |r| fmt_ns(r.ns_per_op)),
+                    lookup.map_or("—".into(), |r| fmt_ratio(sqlite_lookup, r.ns_per_op)),
+                    fmt_mib(memory),
+                    fmt_mib(mem.and_then(|m| m.file_bytes_bulk)),
+                    fmt_per_key(total_bytes, *n),
+                ],
+            );
+        }
+    }
+    out.push('\n');
+}
+
+fn tree_table(out: &mut String, trees: &[TreeRecord]) {
+    if trees.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Tree statistics by scale (AlexMap, after the bulk load)\n\nFrom `AlexMap::stats()`; bytes/key is its \
+         own heap account (keys + values + slack slots + index overhead); *allocator* is the counting allocator's \
+         figure for the same map.\n"
+    );
+    header(
+        out,
+        &[
+            "Key set",
+            "Keys",
+            "Config",
+            "Height",
+            "Inner nodes",
+            "Data nodes",
+            "Keys/data node min",
+            "mean",
+            "max",
+            "Density",
+            "Bytes/key",
+            "Allocator bytes/key",
+            "Keys MiB",
+            "Values MiB",
+            "Slack MiB",
+            "Overhead MiB",
+        ]
+        .map(String::from),
+    );
+    for t in trees {
+        row(
+            out,
+            &[
+                t.keyset.clone(),
+                t.scale.clone(),
+                short(t.system).to_string(),
+                t.height.to_string(),
+                t.inner_nodes.to_string(),
+                t.data_nodes.to_string(),
+                t.min_keys_per_data_node.to_string(),
+                format!("{:.1}", t.mean_keys_per_data_node),
+                t.max_keys_per_data_node.to_string(),
+                format!("{:.3}", t.avg_density),
+                format!("{:.1}", t.bytes_per_key),
+                fmt_per_key(t.allocator_heap, t.keys),
+                fmt_mib(Some(t.heap_keys as u64)),
+                fmt_mib(Some(t.heap_values as u64)),
+                fmt_mib(Some(t.heap_slack as u64)),
+                fmt_mib(Some(t.heap_index_overhead as u64)),
+            ],
+        );
+    }
+    out.push('\n');
+}
+
+fn memory_table(out: &mut String, results: &Results, runs: &[(String, String, usize)]) {
+    let _ = writeln!(
+        out,
+        "## Memory\n\nHeap: counting-allocator live bytes the structure holds after its build (per key in \
+         brackets); build peak: highest live-byte level above the start during the bulk build (transient \
+         buffers included). SQLite: `sqlite3_memory_used` after the build and the file (database + WAL). \
+         Peak RSS: process-wide VmHWM during this system's run at this key set and scale; RSS before: process \
+         RSS when the system started (key arrays and operation lists).\n"
+    );
+    header(
+        out,
+        &[
+            "Key set",
+            "Keys",
+            "System",
+            "Heap bulk MiB (B/key)",
+            "Build peak MiB",
+            "Heap random inserts MiB (B/key)",
+            "SQLite mem bulk MiB (B/key)",
+            "SQLite mem inserts MiB",
+            "File MiB",
+            "Peak RSS MiB",
+            "RSS before MiB",
+        ]
+        .map(String::from),
+    );
+    for (ks, scale, _) in runs {
+        for m in results
+            .memory
+            .iter()
+            .filter(|m| &m.keyset == ks && &m.scale == scale)
+        {
+            let with_per_key = |b: Option<u64>| {
+                b.map_or("—".into(), |b| {
+                    format!("{} ({})", fmt_mib(Some(b)), fmt_per_key(Some(b), m.keys))
+                })
+            };
+            let sqlite = m.system.is_sqlite();
+            row(
+                out,
+                &[
+                    ks.clone(),
+                    scale.clone(),
+                    short(m.system).to_string(),
+                    if sqlite {
+                        "—".into()
+                    } else {
+                        with_per_key(m.heap_after_bulk)
+                    },
+                    if sqlite {
+                        "—".into()
+                    } else {
+                        fmt_mib(m.build_peak_heap)
+                    },
+                    if sqlite {
+                        "—".into()
+                    } else {
+                        with_per_key(m.heap_after_inserts)
+                    },
+                    with_per_key(m.sqlite_memory_bulk),
+                    fmt_mib(m.sqlite_memory_inserts),
+                    fmt_mib(m.file_bytes_bulk),
+                    fmt_mib(m.peak_rss),
+                    fmt_mib(m.rss_before),
+                ],
+            );
+        }
+    }
+    out.push('\n');
+}
+
+fn full_table(out: &mut String, results: &Results, runs: &[(String, String, usize)]) {
+    let _ = writeln!(
+        out,
+        "## Every workload\n\nns per operation: median [min, max] over repetitions. Ratios: BTreeMap's (or \
+         SQLite :memory:'s) median on the same workload over this one (above 1 = faster than it).\n"
+    );
+    let mut what = String::new();
+    for w in Workload::ALL {
+        let _ = write!(what, "`{}`: {}; ", w.name(), w.describe());
+    }
+    let _ = writeln!(out, "Workloads: {}\n", what.trim_end_matches("; "));
+    header(
+        out,
+        &[
+            "Key set",
+            "Keys",
+            "System",
+            "Workload",
+            "Ops",
+            "ns/op",
+            "min",
+            "max",
+            "Mops/s",
+            "vs BTreeMap",
+            "vs SQLite mem",
+            "Reps",
+            "Checksum",
+        ]
+        .map(String::from),
+    );
+    for (ks, scale, _) in runs {
+        for w in Workload::ALL {
+            let of = |id: SystemId| find(results, ks, scale, id, w).map(|r| r.ns_per_op);
+            let (btree, sqlite) = (of(SystemId::Btree), of(SystemId::SqliteMem));
+            for r in results
+                .records
+                .iter()
+                .filter(|r| &r.keyset == ks && &r.scale == scale && r.workload == w.name())
+            {
+                row(
+                    out,
+                    &[
+                        ks.clone(),
+                        scale.clone(),
+                        r.system.clone(),
+                        r.workload.clone(),
+                        r.ops.to_string(),
+                        fmt_ns(r.ns_per_op),
+                        fmt_ns(r.min),
+                        fmt_ns(r.max),
+                        format!("{:.2}", r.ops_per_sec / 1e6),
+                        fmt_ratio(btree, r.ns_per_op),
+                        fmt_ratio(sqlite, r.ns_per_op),
+                        r.reps.to_string(),
+                        format!("`{}`", r.checksum),
+                    ],
+                );
+            }
+        }
+    }
+    out.push('\n');
+}
+
+fn reference_table(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "## Reference: the C++ implementation (microsoft/ALEX), not part of this run\n\nMeasured earlier on this \
+         machine (g++ -O3 -march=native, u64 keys and payloads) beside the same baselines, as given in the index \
+         issue; it cannot be built here, so these figures are quoted, not re-measured.\n"
+    );
+    header(
+        out,
+        &["Figure", "Keys", "C++ ALEX", "BTreeMap", "SQLite :memory:"].map(String::from),
+    );
+    for cells in [
+        ["Uniform lookups (ns)", "10M", "105", "783", "1638"],
+        ["Uniform lookups (ns)", "50M", "160", "1094", "—"],
+        [
+            "Inserts into bulk-loaded map (ns)",
+            "—",
+            "325",
+            "861 (random inserts)",
+            "—",
+        ],
+        [
+            "Bulk load, uniform (s)",
+            "10M",
+            "0.64",
+            "0.05-0.26 (from_iter)",
+            "—",
+        ],
+        [
+            "Bulk load, lognormal (s)",
+            "10M",
+            "3.15",
+            "0.05-0.26 (from_iter)",
+            "—",
+        ],
+        [
+            "Heap bytes per (u64, u64)",
+            "—",
+            "~23",
+            "18.2 (bulk), 27.1 (random inserts)",
+            "—",
+        ],
+    ] {
+        row(out, &cells.map(String::from));
+    }
+    out.push('\n');
+}

@@ -1,0 +1,196 @@
+//! The systems under test, behind one trait so another (the OmenDB database) is one more
+//! implementation. A system owns at most one structure at a time; the runner times each
+//! call, so every method runs its whole batch and returns a checksum of what it read.
+
+mod in_process;
+mod sqlite;
+
+pub use in_process::{AlexSystem, BTreeSystem};
+pub use sqlite::{key_from_sql, key_to_sql, SqliteLayout, SqliteSchema, SqliteSystem};
+
+use crate::error::BenchError;
+use crate::workload::{Op, TxnMode, Workload};
+use clap::ValueEnum;
+use serde::Serialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// Added to a checksum for a lookup that found nothing.
+pub const FOLD_MISS: u64 = 0x9E37_79B9_7F4A_7C15;
+/// Added to a checksum for an insert of a key that was not present.
+pub const FOLD_NEW: u64 = 0xC2B2_AE3D_27D4_EB4F;
+
+/// Folds one answer into a checksum. Order-independent (wrapping sum), so any system that
+/// answers every operation the same way gives the same checksum.
+#[inline]
+pub fn fold(acc: u64, answer: Option<u64>) -> u64 {
+    acc.wrapping_add(answer.unwrap_or(FOLD_MISS))
+}
+
+/// A named sub-phase of a build (for SQLite's load-then-index path).
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub name: &'static str,
+    pub seconds: f64,
+}
+
+impl Phase {
+    pub fn new(name: &'static str, d: Duration) -> Self {
+        Phase {
+            name,
+            seconds: d.as_secs_f64(),
+        }
+    }
+}
+
+/// Memory a system reports beyond what the counting allocator sees.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ExternalMemory {
+    /// `sqlite3_memory_used` (process-wide SQLite allocator bytes).
+    pub sqlite_memory_bytes: Option<u64>,
+    /// Database file plus WAL file on disk.
+    pub file_bytes: Option<u64>,
+}
+
+pub trait System {
+    /// Stable identifier used on the command line and in JSON.
+    fn id(&self) -> SystemId;
+    /// Human label for tables (says what the figures include).
+    fn label(&self) -> String {
+        self.id().label().to_string()
+    }
+    fn supports(&self, w: Workload) -> bool;
+    /// Builds from sorted, distinct pairs, replacing any previous structure. Returns
+    /// sub-phase times when the build has distinct phases worth reporting.
+    fn build_bulk(&mut self, sorted: &[(u64, u64)]) -> Result<Vec<Phase>, BenchError>;
+    /// Builds from empty by inserting `pairs` in the given (random) order.
+    fn build_inserts(&mut self, pairs: &[(u64, u64)]) -> Result<Vec<Phase>, BenchError>;
+    fn lookups(&mut self, keys: &[u64], mode: TxnMode) -> Result<u64, BenchError>;
+    fn range_scans(&mut self, starts: &[u64], len: usize) -> Result<u64, BenchError>;
+    fn inserts(&mut self, pairs: &[(u64, u64)]) -> Result<u64, BenchError>;
+    fn mixed(&mut self, ops: &[Op]) -> Result<u64, BenchError>;
+    fn deletes(&mut self, keys: &[u64]) -> Result<u64, BenchError>;
+    /// Number of keys held (checked after each build).
+    fn key_count(&mut self) -> Result<usize, BenchError>;
+    fn external_memory(&self) -> ExternalMemory {
+        ExternalMemory::default()
+    }
+    /// AlexMap's own statistics.
+    fn tree_stats(&self) -> Option<alex::TreeStats> {
+        None
+    }
+    /// Drops the structure (and removes files).
+    fn clear(&mut self) -> Result<(), BenchError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SystemId {
+    /// AlexMap, default configuration (adaptive multi-level).
+    Alex,
+    /// AlexMap, Config::prototype_single_level().
+    AlexSingle,
+    /// AlexMap, Config::prototype_fixed_leaves(64).
+    AlexFixed64,
+    /// AlexMap, Config::read_mostly().
+    AlexReadMostly,
+    /// std::collections::BTreeMap.
+    Btree,
+    /// SQLite in memory, (k INTEGER PRIMARY KEY, v BLOB).
+    SqliteMem,
+    /// SQLite file, WAL, synchronous=NORMAL, (k INTEGER PRIMARY KEY, v BLOB).
+    SqliteDisk,
+    /// SQLite in memory, the prototype's path: table without key, load, then CREATE INDEX.
+    SqliteMemIndex,
+}
+
+impl SystemId {
+    pub const ALL: [SystemId; 8] = [
+        SystemId::Alex,
+        SystemId::AlexSingle,
+        SystemId::AlexFixed64,
+        SystemId::AlexReadMostly,
+        SystemId::Btree,
+        SystemId::SqliteMem,
+        SystemId::SqliteDisk,
+        SystemId::SqliteMemIndex,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SystemId::Alex => "alex",
+            SystemId::AlexSingle => "alex-single",
+            SystemId::AlexFixed64 => "alex-fixed64",
+            SystemId::AlexReadMostly => "alex-read-mostly",
+            SystemId::Btree => "btree",
+            SystemId::SqliteMem => "sqlite-mem",
+            SystemId::SqliteDisk => "sqlite-disk",
+            SystemId::SqliteMemIndex => "sqlite-mem-index",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SystemId::Alex => "AlexMap multi-level (default)",
+            SystemId::AlexSingle => "AlexMap single-level (prototype shape)",
+            SystemId::AlexFixed64 => "AlexMap fixed 64-key leaves (prototype shape)",
+            SystemId::AlexReadMostly => "AlexMap read-mostly",
+            SystemId::Btree => "std BTreeMap",
+            SystemId::SqliteMem => "SQLite :memory: (INTEGER PRIMARY KEY)",
+            SystemId::SqliteDisk => "SQLite file, WAL, synchronous=NORMAL (INTEGER PRIMARY KEY)",
+            SystemId::SqliteMemIndex => {
+                "SQLite :memory: no key, load then CREATE INDEX (prototype path)"
+            }
+        }
+    }
+
+    pub fn is_sqlite(self) -> bool {
+        matches!(
+            self,
+            SystemId::SqliteMem | SystemId::SqliteDisk | SystemId::SqliteMemIndex
+        )
+    }
+
+    pub fn is_alex(self) -> bool {
+        matches!(
+            self,
+            SystemId::Alex
+                | SystemId::AlexSingle
+                | SystemId::AlexFixed64
+                | SystemId::AlexReadMostly
+        )
+    }
+
+    /// Creates the system; `tmp_dir` holds on-disk databases.
+    pub fn create(self, tmp_dir: &Path) -> Box<dyn System> {
+        use alex::Config;
+        match self {
+            SystemId::Alex => Box::new(AlexSystem::new(self, Config::default())),
+            SystemId::AlexSingle => {
+                Box::new(AlexSystem::new(self, Config::prototype_single_level()))
+            }
+            SystemId::AlexFixed64 => {
+                Box::new(AlexSystem::new(self, Config::prototype_fixed_leaves(64)))
+            }
+            SystemId::AlexReadMostly => Box::new(AlexSystem::new(self, Config::read_mostly())),
+            SystemId::Btree => Box::new(BTreeSystem::default()),
+            SystemId::SqliteMem => Box::new(SqliteSystem::new(
+                self,
+                SqliteLayout::Memory,
+                SqliteSchema::PrimaryKey,
+            )),
+            SystemId::SqliteDisk => Box::new(SqliteSystem::new(
+                self,
+                SqliteLayout::File(
+                    tmp_dir.join(format!("omendb-bench-{}.sqlite", std::process::id())),
+                ),
+                SqliteSchema::PrimaryKey,
+            )),
+            SystemId::SqliteMemIndex => Box::new(SqliteSystem::new(
+                self,
+                SqliteLayout::Memory,
+                SqliteSchema::IndexAfterLoad,
+            )),
+        }
+    }
+}
