@@ -47,7 +47,9 @@ pub(crate) struct Built {
 
 #[derive(Debug, Clone, Copy)]
 enum Mode {
-    Free,
+    /// Data or inner by the cost model; an inner node's model is the given
+    /// one (the parent's slots) or fitted.
+    Free(Option<LinearModel>),
     Data,
     Inner(Option<LinearModel>),
 }
@@ -105,7 +107,7 @@ pub(crate) fn build_subtree<K: Key, V>(
     let mut pairs = pairs.into_iter();
     let root_mode = match root {
         Root::Free if map.config.layout == Layout::SingleLevel && n >= 2 => Mode::Inner(None),
-        Root::Free => Mode::Free,
+        Root::Free => Mode::Free(None),
         Root::Inner(model) => Mode::Inner(model),
     };
     let mut stack = vec![Task {
@@ -121,7 +123,7 @@ pub(crate) fn build_subtree<K: Key, V>(
         let keys = &ords[task.lo..task.hi];
         let plan = match task.mode {
             Mode::Data => Plan::Data,
-            Mode::Free => plan_node(map, keys, total_keys, true, None),
+            Mode::Free(model) => plan_node(map, keys, total_keys, true, model),
             Mode::Inner(model) => plan_node(map, keys, total_keys, false, model),
         };
         let node_ref = match plan {
@@ -153,12 +155,18 @@ pub(crate) fn build_subtree<K: Key, V>(
                 let limit = max_data_keys(map);
                 for g in groups.iter().rev() {
                     let m = g.hi - g.lo;
+                    // A child's domain is its block of the parent's slots:
+                    // keys the parent routes to it never fall beyond its
+                    // model, so later inserts there (appends into a gap)
+                    // spread over its children instead of piling into an
+                    // edge one.
+                    let unit = model.shifted(-(g.slot as f64)).scaled(1.0 / g.len as f64);
                     let mode = if single || m <= 1 {
                         Mode::Data
                     } else if m > limit {
-                        Mode::Inner(None)
+                        Mode::Inner(Some(unit))
                     } else {
-                        Mode::Free
+                        Mode::Free(Some(unit))
                     };
                     stack.push(Task {
                         lo: task.lo + g.lo,
@@ -256,7 +264,7 @@ fn plan_node<K: Key, V>(
             best_log2 = best_log2.min(cfg.max_fanout_log2);
         }
     }
-    let fanout = 1usize << best_log2;
+    let mut fanout = 1usize << best_log2;
     let mut model = unit.scaled(fanout as f64);
     if let (Layout::SingleLevel, Some(cap)) = (cfg.layout, cfg.max_keys_per_data_node) {
         // A least-squares line can clamp many keys of a skewed set into an
@@ -269,7 +277,29 @@ fn plan_node<K: Key, V>(
         }
     }
     let mut buckets = bucket_bounds(ords, &model, fanout);
-    if buckets.iter().any(|&(lo, hi)| hi - lo == n) {
+    let inside = |t: u64| (0.0..1.0).contains(&unit.predict_f64(t));
+    // Kept only while it can still tell the keys apart in floating point
+    // (deep partitions of a wide domain lose precision; the end-point line
+    // is rebased at the first key and exact).
+    let resolvable = unit.predict_f64(ords[n - 1]) - unit.predict_f64(ords[0]) > 1e-9;
+    let within_given =
+        forced_unit.is_some() && resolvable && inside(ords[0]) && inside(ords[n - 1]);
+    let one_bucket = |b: &[(usize, usize)]| b.iter().any(|&(lo, hi)| hi - lo == n);
+    if within_given {
+        // A parent's model is kept while the keys lie inside its domain
+        // (the line through the end points would send every later key
+        // beyond the last one, as appends are, to the last child, one level
+        // deeper each time it fills). If it does not separate them, widen
+        // the fan-out, to at most 2^NARROW_MAX_LOG2: the one child is then
+        // split again, each level narrowing the domain that much.
+        let cap = cfg.max_fanout_log2.min(NARROW_MAX_LOG2);
+        while one_bucket(&buckets) && best_log2 < cap {
+            best_log2 += 1;
+            fanout = 1 << best_log2;
+            model = unit.scaled(fanout as f64);
+            buckets = bucket_bounds(ords, &model, fanout);
+        }
+    } else if one_bucket(&buckets) {
         // The model does not separate these keys: fall back to the line
         // through the end points, which puts the first key in slot 0 and
         // the last in the last slot.
@@ -290,6 +320,10 @@ fn plan_node<K: Key, V>(
     }
     Plan::Inner { model, groups }
 }
+
+/// log2 of the largest fan-out used to narrow a parent's domain around keys
+/// it does not separate.
+const NARROW_MAX_LOG2: u32 = 10;
 
 /// A least-squares model mapping the keys onto `[0, 1)`.
 fn fit_unit(ords: &[u64]) -> LinearModel {

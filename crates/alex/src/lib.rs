@@ -423,6 +423,79 @@ impl<K: Key, V> AlexMap<K, V> {
         }
     }
 
+    /// Drops freed arena entries once they are at least half of an arena,
+    /// renumbering every reference, so a map emptied by deletes gives the
+    /// arenas' memory back. Amortized O(1) per freed node.
+    pub(crate) fn compact_if_sparse(&mut self) {
+        const MIN_ENTRIES: usize = 64;
+        let sparse = |free: usize, all: usize| all >= MIN_ENTRIES && 2 * free >= all;
+        if !sparse(self.free_data.len(), self.data.len())
+            && !sparse(self.free_inner.len(), self.inner.len())
+        {
+            return;
+        }
+        let data_map = Self::renumber(&self.free_data, self.data.len());
+        let inner_map = Self::renumber(&self.free_inner, self.inner.len());
+        let data = std::mem::take(&mut self.data);
+        self.data = data
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| data_map[*i] != NO_NODE)
+            .map(|(_, node)| node)
+            .collect();
+        let inner = std::mem::take(&mut self.inner);
+        self.inner = inner
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| inner_map[*i] != NO_NODE)
+            .map(|(_, node)| node)
+            .collect();
+        let remap = |r: NodeRef| {
+            if r.is_data() {
+                NodeRef::data(data_map[r.index()])
+            } else {
+                NodeRef::inner(inner_map[r.index()])
+            }
+        };
+        for node in &mut self.data {
+            if node.prev != NO_NODE {
+                node.prev = data_map[node.prev as usize];
+            }
+            if node.next != NO_NODE {
+                node.next = data_map[node.next as usize];
+            }
+        }
+        for node in &mut self.inner {
+            for c in node.children.iter_mut() {
+                *c = remap(*c);
+            }
+        }
+        self.root = remap(self.root);
+        self.head = data_map[self.head as usize];
+        self.tail = data_map[self.tail as usize];
+        // Collecting in place keeps the old allocations: give them back.
+        self.data.shrink_to_fit();
+        self.inner.shrink_to_fit();
+        self.free_data = Vec::new();
+        self.free_inner = Vec::new();
+    }
+
+    /// New index of each of `len` arena entries, `NO_NODE` for the freed.
+    fn renumber(free: &[u32], len: usize) -> Vec<u32> {
+        let mut map = vec![0u32; len];
+        for &i in free {
+            map[i as usize] = NO_NODE;
+        }
+        let mut next = 0u32;
+        for m in map.iter_mut() {
+            if *m != NO_NODE {
+                *m = next;
+                next += 1;
+            }
+        }
+        map
+    }
+
     pub(crate) fn free_inner_node(&mut self, i: u32) {
         self.inner[i as usize] = InnerNode {
             model: model::LinearModel::ZERO,

@@ -22,6 +22,7 @@ pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
     let node = &map.data[leaf];
     let n = node.len();
     if (n as f64) < MERGE_TRIGGER_FRACTION * node.limit() as f64 && try_merge(map, leaf) {
+        map.compact_if_sparse();
         return Some(value);
     }
     let node = &map.data[leaf];
@@ -33,31 +34,55 @@ pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
     Some(value)
 }
 
-/// Merges data node `leaf` with its buddy if they qualify. The descent that
-/// reached `leaf` is in `map.path`.
+/// Merges data node `leaf` with its buddy if they qualify, then keeps
+/// merging upwards: the merged node with its new buddy, and, when a merge
+/// leaves an inner node with one child, that child with its buddy in the
+/// parent, so a tree emptied by deletes shrinks level by level. The descent
+/// that reached `leaf` is in `map.path`.
 fn try_merge<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) -> bool {
-    let Some(&step) = map.path.last() else {
-        return false;
-    };
-    let p = step.inner as usize;
-    let (start, len) = map.inner[p].block_of(step.slot);
-    if len == map.inner[p].fanout() {
-        return false;
+    let mut leaf = leaf;
+    let mut merged = false;
+    while let Some(&step) = map.path.last() {
+        let p = step.inner as usize;
+        let (start, len) = map.inner[p].block_of(step.slot);
+        if len == map.inner[p].fanout() {
+            break;
+        }
+        let buddy_start = start ^ len;
+        let buddy = map.inner[p].children[buddy_start];
+        if !buddy.is_data() || map.inner[p].block_of(buddy_start) != (buddy_start, len) {
+            break;
+        }
+        let merged_keys = map.data[leaf].len() + map.data[buddy.index()].len();
+        if merged_keys as f64 > MERGE_MAX_FRACTION * bulk_load::max_data_keys(map) as f64 {
+            break;
+        }
+        leaf = merge_buddies(map, p, leaf, start, len, buddy.index(), buddy_start);
+        merged = true;
+        if 2 * len == map.inner[p].fanout() {
+            let depth = map.path.len() - 1;
+            collapse(map, depth, NodeRef::data(leaf as u32));
+            map.path.pop();
+        }
     }
-    let buddy_start = start ^ len;
-    let buddy = map.inner[p].children[buddy_start];
-    if !buddy.is_data() || map.inner[p].block_of(buddy_start) != (buddy_start, len) {
-        return false;
-    }
-    let merged_keys = map.data[leaf].len() + map.data[buddy.index()].len();
-    if merged_keys as f64 > MERGE_MAX_FRACTION * bulk_load::max_data_keys(map) as f64 {
-        return false;
-    }
-    // Keep the left node's slot in the arena; the right one is freed.
+    merged
+}
+
+/// Merges data node `leaf` (block `start`, `len` of inner node `p`) with its
+/// buddy; returns the merged node, which keeps the left one's arena slot.
+fn merge_buddies<K: Key, V>(
+    map: &mut AlexMap<K, V>,
+    p: usize,
+    leaf: usize,
+    start: usize,
+    len: usize,
+    buddy: usize,
+    buddy_start: usize,
+) -> usize {
     let (left, right) = if buddy_start < start {
-        (buddy.index(), leaf)
+        (buddy, leaf)
     } else {
-        (leaf, buddy.index())
+        (leaf, buddy)
     };
     let mut pairs = map.data[left].drain();
     pairs.extend(map.data[right].drain());
@@ -78,11 +103,7 @@ fn try_merge<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) -> bool {
     let block = start.min(buddy_start);
     map.inner[p].children[block..block + 2 * len].fill(NodeRef::data(left as u32));
     map.counters.merges += 1;
-    if 2 * len == map.inner[p].fanout() {
-        let depth = map.path.len() - 1;
-        collapse(map, depth, NodeRef::data(left as u32));
-    }
-    true
+    left
 }
 
 /// Replaces the inner node at `map.path[depth]`, whose every slot now holds

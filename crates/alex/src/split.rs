@@ -33,8 +33,8 @@ enum Side {
 /// Makes room in data node `leaf` (reached by `map.path`) for the key image
 /// `t`, which it refused for `why`.
 pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64, why: NoRoom) {
-    if let Some((side, widen)) = out_of_root_domain(map, leaf, t) {
-        if expand_root(map, t, side, widen) {
+    if let Some((side, target)) = out_of_root_domain(map, leaf, t) {
+        if expand_root(map, target, side) {
             return;
         }
     }
@@ -370,11 +370,7 @@ fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<Pa
 /// inside the domain, as appended timestamps are. Sparse outliers stay in
 /// the edge node and leave through ordinary splits, so one far key cannot
 /// blow the root up.
-fn out_of_root_domain<K: Key, V>(
-    map: &AlexMap<K, V>,
-    leaf: usize,
-    t: u64,
-) -> Option<(Side, Widen)> {
+fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Option<(Side, f64)> {
     if map.root.is_data() {
         return None;
     }
@@ -409,50 +405,49 @@ fn out_of_root_domain<K: Key, V>(
     let density_inside = map.len.max(1) as f64 / fanout;
     let density_beyond = beyond as f64 / new_slots;
     if density_beyond >= cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY * density_inside {
-        return Some((side, Widen::ToKey));
+        return Some((side, p));
     }
-    // Sparse keys beyond the domain that have filled the edge node widen the
-    // root by a bounded step, so the edge node does not grow without end.
-    // The step must make progress, or it would repeat forever.
+    // Sparse keys beyond the domain widen the root by a bounded step: in
+    // place the fan-out doubles, a new root multiplies the domain by
+    // `NEW_ROOT_MIN_FANOUT`. Splitting the edge node instead would put keys
+    // the root cannot route under a subtree whose domain ends at them,
+    // which every later key beyond them would deepen by a level. One far
+    // key costs at most a doubling. The step must make progress or it
+    // would repeat forever: keys inside the domain stay in the edge node
+    // while those beyond leave, or the nearest key beyond comes inside.
     let node_len = map.data[leaf].len();
-    if node_len < bulk_load::max_data_keys(map) || 2 * beyond < node_len {
-        return None;
-    }
-    let max_fanout = 1usize << map.config.max_fanout_log2;
-    // Right only (a left widening always takes a new root, one more level
-    // per step). In place while the fan-out allows; otherwise a new root
-    // whose domain is `WIDEN_STEP_FANOUT` times the old one, so that steps
-    // add levels only logarithmically in the keys' span.
-    if side == Side::Left {
-        return None;
-    }
-    let f = fanout;
-    let slot_of: Box<dyn Fn(f64) -> f64> = if 2.0 * f <= max_fanout as f64 {
-        Box::new(move |q: f64| q.floor().min(2.0 * f - 1.0))
-    } else if map.config.layout != Layout::Adaptive {
-        return None;
-    } else {
-        let g = WIDEN_STEP_FANOUT.min(max_fanout) as f64;
-        Box::new(move |q: f64| (q / f).floor().min(g - 1.0))
-    };
-    // Progress: keys inside the domain stay while those beyond leave, or
-    // the keys beyond part over the new slots.
     let some_inside = beyond <= node_len;
-    (some_inside || slot_of(nearest) != slot_of(extreme)).then_some((side, Widen::Step))
+    let max_fanout = 1usize << map.config.max_fanout_log2;
+    let f = fanout;
+    if side == Side::Right && 2.0 * f <= max_fanout as f64 {
+        let target = nearest.min(2.0 * f - 1.0);
+        return (some_inside || nearest < 2.0 * f).then_some((side, target));
+    }
+    if map.config.layout != Layout::Adaptive {
+        return None;
+    }
+    let g = NEW_ROOT_MIN_FANOUT.min(max_fanout) as f64;
+    let (covered, target) = match side {
+        Side::Right => (nearest / f < g, nearest.min(f * g - 1.0)),
+        Side::Left => (nearest / f >= 1.0 - g, nearest.max(f * (1.0 - g))),
+    };
+    (some_inside || covered).then_some((side, target))
 }
 
-/// How far the root widens for keys beyond its domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Widen {
-    /// To take the new key.
-    ToKey,
-    /// By a bounded step, for sparse far keys: in place, the fan-out
-    /// doubles; a new root has `WIDEN_STEP_FANOUT` slots.
-    Step,
-}
+/// Least fan-out of a new root above the old one: each new root multiplies
+/// the domain by at least this, so widenings add levels only
+/// logarithmically in the keys' span.
+const NEW_ROOT_MIN_FANOUT: usize = 1 << 10;
 
-/// Fan-out of a new root made by a bounded widening step.
-const WIDEN_STEP_FANOUT: usize = 1 << 10;
+/// Fan-out of a new root over the old one (whose domain is `[0, 1)` in
+/// these units) that reaches `target` on `side`.
+fn new_root_fanout(target: f64, side: Side, max_fanout: usize) -> usize {
+    let need = match side {
+        Side::Right => pow2_at_least(target + 1.0, max_fanout),
+        Side::Left => pow2_at_least(1.0 - target, max_fanout),
+    };
+    need.max(NEW_ROOT_MIN_FANOUT.min(max_fanout))
+}
 
 /// Smallest power of two at least `x` (at least 2), capped at `cap`.
 fn pow2_at_least(x: f64, cap: usize) -> usize {
@@ -462,22 +457,19 @@ fn pow2_at_least(x: f64, cap: usize) -> usize {
     (x.ceil().max(2.0) as usize).next_power_of_two().min(cap)
 }
 
-/// Widens the root's domain to take `t`: in place on the right while the
-/// fan-out allows, otherwise (adaptive layout only) through a new root
-/// above the old one. Returns `false` if the layout allows neither.
-fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, t: u64, side: Side, widen: Widen) -> bool {
+/// Widens the root's domain to reach `target` (a prediction of the root's
+/// model): in place on the right while the fan-out allows, otherwise
+/// (adaptive layout only) through a new root above the old one. Returns
+/// `false` if the layout allows neither.
+fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> bool {
     let max_fanout = 1usize << map.config.max_fanout_log2;
     let adaptive = map.config.layout == Layout::Adaptive;
     let root = map.root.index();
     let fanout = map.inner[root].fanout();
     let model = map.inner[root].model;
-    let p = model.predict_f64(t);
     let (new_root, old_block, blocks) = if side == Side::Right && fanout * 2 <= max_fanout {
         // In place: slots past the old end, blocks doubling in size.
-        let wanted = match widen {
-            Widen::ToKey => pow2_at_least(p + 1.0, max_fanout).max(fanout * 2),
-            Widen::Step => fanout * 2,
-        };
+        let wanted = pow2_at_least(target + 1.0, max_fanout).max(fanout * 2);
         let node = &mut map.inner[root];
         let mut children = node.children.to_vec();
         children.resize(wanted, NodeRef::data(0));
@@ -492,22 +484,10 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, t: u64, side: Side, widen: Wi
     } else if adaptive {
         // A new root whose one slot at the edge is the old root.
         let unit = model.scaled(1.0 / fanout as f64);
-        let step = WIDEN_STEP_FANOUT.min(max_fanout);
+        let g = new_root_fanout(target / fanout as f64, side, max_fanout);
         let (model, old_slot, new_fanout) = match side {
-            Side::Right => {
-                let g = match widen {
-                    Widen::ToKey => pow2_at_least(unit.predict_f64(t) + 1.0, max_fanout),
-                    Widen::Step => step,
-                };
-                (unit, 0, g)
-            }
-            Side::Left => {
-                let g = match widen {
-                    Widen::ToKey => pow2_at_least(1.0 - unit.predict_f64(t), max_fanout),
-                    Widen::Step => step,
-                };
-                (unit.shifted((g - 1) as f64), g - 1, g)
-            }
+            Side::Right => (unit, 0, g),
+            Side::Left => (unit.shifted((g - 1) as f64), g - 1, g),
         };
         let mut children = vec![NodeRef::data(0); new_fanout];
         children[old_slot] = map.root;

@@ -180,11 +180,8 @@ impl<K: MaybeNan> Run<K> {
     fn verify_height(&self) {
         let s = self.map.stats();
         let bound = 8 + 2 * (usize::BITS - self.peak_len.leading_zeros()) as usize;
-        // Known weakness, left open: under fan-outs capped at 8, appends and
-        // prepends grow a spine one level per filled edge node.
-        let small_fanout = self.config.max_fanout_log2 <= 3;
         assert!(
-            small_fanout || s.height <= bound,
+            s.height <= bound,
             "{}: height {} over {bound} (peak len {}): a degenerate chain? {s:?}",
             self.fail_context(),
             s.height,
