@@ -437,12 +437,15 @@ fn level_cost(
     const SAMPLES: usize = 64;
     let n = ords.len();
     let bucket_cost = |lo: usize, hi: usize| {
-        let m = hi - lo;
-        let c = cost::data_node_cost(&ords[lo..hi], density).total(insert_fraction);
-        if m > limit {
-            c + NODE_LOOKUP_WEIGHT
+        if hi - lo > limit {
+            // Too big for one node: it becomes a level more over nodes of at
+            // most `limit` keys, priced by a run of that size (pricing all
+            // of it as one node samples it thinly and underestimates it,
+            // which at high densities chose chains of 2-way levels).
+            cost::data_node_cost(&ords[lo..lo + limit], density).total(insert_fraction)
+                + NODE_LOOKUP_WEIGHT
         } else {
-            c
+            cost::data_node_cost(&ords[lo..hi], density).total(insert_fraction)
         }
     };
     if fanout <= SAMPLES || n <= 8 * SAMPLES {

@@ -1331,3 +1331,21 @@ fn key_type_constants() {
         (f32::NEG_INFINITY, f32::INFINITY)
     );
 }
+
+/// Dense, small data nodes: a bulk load once priced oversized children on
+/// a thin sample and chose chains of 2-way levels (height 10 at 10M keys).
+#[test]
+fn dense_small_nodes_bulk_load_stays_flat() {
+    let mut rng = SplitMix64::new(21);
+    let mut keys: Vec<u64> = (0..1_000_000).map(|_| rng.next_u64()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let config = Config {
+        max_data_node_slots: 4096,
+        ..Config::read_mostly()
+    };
+    let map = AlexMap::bulk_load_with_config(config, keys.iter().map(|&k| (k, k))).unwrap();
+    let s = map.stats();
+    assert!(s.height <= 3, "height {}: {s:?}", s.height);
+    verify_exact(&map, &keys, |k| k, "dense small nodes");
+}
