@@ -6,6 +6,8 @@ pub enum BenchError {
     KeyFile(#[from] crate::keyfile::KeyFileError),
     #[error("index error: {0}")]
     Alex(#[from] alex::AlexError),
+    #[error("OmenDB error: {0}")]
+    Omendb(#[from] omendb::Error),
     #[error("SQLite error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("SQLite value of unexpected type: {0}")]

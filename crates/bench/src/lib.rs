@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod alloc;
+pub mod durability;
 pub mod error;
 pub mod keyfile;
 pub mod keys;

@@ -9,6 +9,7 @@
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use omendb_bench::alloc::CountingAlloc;
+use omendb_bench::durability::{probe_disk, run_durability, DurableSettings, DurableSystem};
 use omendb_bench::error::BenchError;
 use omendb_bench::keyfile::{read_key_file, KeyFileFormat};
 use omendb_bench::keys::{generate, Distribution, KeySet};
@@ -85,9 +86,18 @@ struct Cli {
     /// Default 600 (60 with --quick).
     #[arg(long)]
     step_timeout: Option<u64>,
-    /// Directory for the on-disk SQLite database (default: the system temp directory).
+    /// Directory for the on-disk databases, SQLite's and OmenDB's (default: the system temp
+    /// directory). The durable-commit figures measure this directory's disk.
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
+    /// Single-key durable commits per durable-put figure, split between the writer threads;
+    /// 0 skips the table. Runs when `omendb` or `sqlite-disk` is among the systems.
+    /// Default 3000 (200 with --quick).
+    #[arg(long)]
+    durable_puts: Option<usize>,
+    /// Writer thread counts for the durable commits.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,8")]
+    durable_threads: Vec<usize>,
 }
 
 fn parse_scale(s: &str) -> Result<usize, String> {
@@ -282,9 +292,26 @@ fn run(cli: &Cli) -> Result<bool, BenchError> {
         }
     }
 
+    let durable_puts = if systems
+        .iter()
+        .any(|s| matches!(s, SystemId::Omendb | SystemId::SqliteDisk))
+    {
+        cli.durable_puts
+            .unwrap_or(if cli.quick { 200 } else { 3000 })
+    } else {
+        0
+    };
+    let mut durable_threads: Vec<usize> = cli.durable_threads.iter().map(|&t| t.max(1)).collect();
+    durable_threads.sort_unstable();
+    durable_threads.dedup();
+    let durable_steps = if durable_puts > 0 {
+        (durable_threads.len() * DurableSystem::ALL.len()) as u64
+    } else {
+        0
+    };
     let per_scale = steps(&settings);
     let pb = ProgressBar::with_draw_target(
-        Some(per_scale * jobs.len() as u64),
+        Some(per_scale * jobs.len() as u64 + durable_steps),
         ProgressDrawTarget::stderr(),
     );
     pb.set_style(
@@ -393,6 +420,32 @@ fn run(cli: &Cli) -> Result<bool, BenchError> {
             .results
             .append(results);
     }
+    if durable_puts > 0 {
+        let probe = probe_disk(&settings.tmp_dir)?;
+        pb.suspend(|| {
+            eprintln!(
+                "durable commits: {durable_puts} puts per figure; this disk's write + fdatasync takes {:.0} us (median)",
+                probe.fdatasync_us
+            )
+        });
+        let durable = run_durability(
+            &DurableSettings {
+                puts: durable_puts,
+                threads: durable_threads,
+                reps,
+                tmp_dir: settings.tmp_dir.clone(),
+                seed: cli.seed,
+            },
+            |step| {
+                settings.watchdog.step(&pb, step.to_string());
+                pb.inc(1);
+            },
+        )?;
+        settings.watchdog.idle();
+        let mut partial = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        partial.results.durable = durable;
+        partial.results.fdatasync_us = Some(probe.fdatasync_us);
+    }
     pb.finish_and_clear();
 
     let results = shared
@@ -444,7 +497,8 @@ impl Outputs {
             None => print!("{report}"),
         }
         if let Some(path) = &self.json {
-            let json = serde_json::to_string_pretty(&results.records)?;
+            let all: Vec<_> = results.records.iter().chain(&results.durable).collect();
+            let json = serde_json::to_string_pretty(&all)?;
             std::fs::write(path, json).map_err(|e| BenchError::io(path, e))?;
             eprintln!("JSON records written to {}", path.display());
         }

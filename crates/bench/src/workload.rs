@@ -32,10 +32,12 @@ pub enum Workload {
     WriteHeavy,
     /// Deletes of random existing keys.
     Delete,
+    /// Close and reopen from the files after every other workload (on-disk systems).
+    Reopen,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 12] = [
         Workload::BuildBulk,
         Workload::BuildInserts,
         Workload::LookupUniform,
@@ -47,6 +49,7 @@ impl Workload {
         Workload::ReadHeavy,
         Workload::WriteHeavy,
         Workload::Delete,
+        Workload::Reopen,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +65,7 @@ impl Workload {
             Workload::ReadHeavy => "read-heavy",
             Workload::WriteHeavy => "write-heavy",
             Workload::Delete => "delete",
+            Workload::Reopen => "reopen",
         }
     }
 
@@ -79,6 +83,10 @@ impl Workload {
             Workload::ReadHeavy => "95% get / 5% insert new key",
             Workload::WriteHeavy => "50% get / 50% insert new key",
             Workload::Delete => "delete existing key; removed value read",
+            Workload::Reopen => {
+                "close, then open from the files until ready to answer (OmenDB loads its snapshot \
+                 and replays its log; SQLite reads pages lazily later); ns per reopen"
+            }
         }
     }
 
@@ -87,7 +95,11 @@ impl Workload {
     pub fn is_mutating(self) -> bool {
         matches!(
             self,
-            Workload::InsertOnly | Workload::ReadHeavy | Workload::WriteHeavy | Workload::Delete
+            Workload::InsertOnly
+                | Workload::ReadHeavy
+                | Workload::WriteHeavy
+                | Workload::Delete
+                | Workload::Reopen
         )
     }
 }
@@ -257,6 +269,7 @@ impl Plan {
             Workload::ReadHeavy => self.read_heavy.len(),
             Workload::WriteHeavy => self.write_heavy.len(),
             Workload::Delete => self.deletes.len(),
+            Workload::Reopen => 1,
         }
     }
 }

@@ -94,8 +94,8 @@ fn deletes<M: MapOps>(map: &mut M, keys: &[u64]) -> u64 {
 }
 
 fn supports_in_process(w: Workload) -> bool {
-    // Transactions do not exist in process.
-    w != Workload::LookupAutocommit
+    // Transactions and files do not exist in process.
+    !matches!(w, Workload::LookupAutocommit | Workload::Reopen)
 }
 
 /// AlexMap with one configuration.

@@ -3,9 +3,11 @@
 //! call, so every method runs its whole batch and returns a checksum of what it read.
 
 mod in_process;
+mod omendb_db;
 mod sqlite;
 
 pub use in_process::{AlexSystem, BTreeSystem};
+pub use omendb_db::{dir_bytes, remove_dir_if_present, OmendbSystem};
 pub use sqlite::{key_from_sql, key_to_sql, SqliteLayout, SqliteSchema, SqliteSystem};
 
 use crate::error::BenchError;
@@ -70,6 +72,14 @@ pub trait System {
     fn inserts(&mut self, pairs: &[(u64, u64)]) -> Result<u64, BenchError>;
     fn mixed(&mut self, ops: &[Op]) -> Result<u64, BenchError>;
     fn deletes(&mut self, keys: &[u64]) -> Result<u64, BenchError>;
+    /// Closes the structure and opens it again from its files, ready to answer (systems
+    /// that support `Workload::Reopen`).
+    fn reopen(&mut self) -> Result<(), BenchError> {
+        Err(BenchError::Usage(format!(
+            "{} cannot be reopened",
+            self.id().name()
+        )))
+    }
     /// Number of keys held (checked after each build).
     fn key_count(&mut self) -> Result<usize, BenchError>;
     fn external_memory(&self) -> ExternalMemory {
@@ -102,10 +112,12 @@ pub enum SystemId {
     SqliteDisk,
     /// SQLite in memory, the prototype's path: table without key, load, then CREATE INDEX.
     SqliteMemIndex,
+    /// The OmenDB database: a directory with log and snapshot, relaxed commits.
+    Omendb,
 }
 
 impl SystemId {
-    pub const ALL: [SystemId; 8] = [
+    pub const ALL: [SystemId; 9] = [
         SystemId::Alex,
         SystemId::AlexSingle,
         SystemId::AlexFixed64,
@@ -114,6 +126,7 @@ impl SystemId {
         SystemId::SqliteMem,
         SystemId::SqliteDisk,
         SystemId::SqliteMemIndex,
+        SystemId::Omendb,
     ];
 
     pub fn name(self) -> &'static str {
@@ -126,6 +139,7 @@ impl SystemId {
             SystemId::SqliteMem => "sqlite-mem",
             SystemId::SqliteDisk => "sqlite-disk",
             SystemId::SqliteMemIndex => "sqlite-mem-index",
+            SystemId::Omendb => "omendb",
         }
     }
 
@@ -140,6 +154,9 @@ impl SystemId {
             SystemId::SqliteDisk => "SQLite file, WAL, synchronous=NORMAL (INTEGER PRIMARY KEY)",
             SystemId::SqliteMemIndex => {
                 "SQLite :memory: no key, load then CREATE INDEX (prototype path)"
+            }
+            SystemId::Omendb => {
+                "OmenDB database file (log + snapshot), relaxed commits (fsync at checkpoint)"
             }
         }
     }
@@ -190,6 +207,9 @@ impl SystemId {
                 self,
                 SqliteLayout::Memory,
                 SqliteSchema::IndexAfterLoad,
+            )),
+            SystemId::Omendb => Box::new(OmendbSystem::new(
+                tmp_dir.join(format!("omendb-bench-{}.omendb", std::process::id())),
             )),
         }
     }

@@ -44,6 +44,8 @@ pub struct SqliteSystem {
     schema: SqliteSchema,
     conn: Option<Connection>,
     sqlite_baseline: i64,
+    /// Page cache of the current table, KiB (kept for a reopen).
+    cache_kib: u64,
 }
 
 const SELECT: &str = "SELECT v FROM kv WHERE k = ?1";
@@ -59,6 +61,7 @@ impl SqliteSystem {
             schema,
             conn: None,
             sqlite_baseline: 0,
+            cache_kib: 0,
         }
     }
 
@@ -80,6 +83,20 @@ impl SqliteSystem {
         self.conn = None;
         self.remove_files()?;
         self.sqlite_baseline = sqlite_memory_used();
+        // A page cache comfortably larger than the table and its index (~64 bytes a row
+        // with B-tree overhead, doubled, plus 64 MiB), in KiB as a negative cache_size.
+        self.cache_kib = (n as u64 * 128 + (64 << 20)) / 1024;
+        let conn = self.connect()?;
+        let ddl = match self.schema {
+            SqliteSchema::PrimaryKey => "CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)",
+            SqliteSchema::IndexAfterLoad => "CREATE TABLE kv (k INTEGER NOT NULL, v BLOB NOT NULL)",
+        };
+        conn.execute_batch(ddl)?;
+        Ok(self.conn.insert(conn))
+    }
+
+    /// A connection with this system's settings (file: WAL, synchronous=NORMAL).
+    fn connect(&self) -> Result<Connection, BenchError> {
         let conn = match &self.layout {
             SqliteLayout::Memory => Connection::open_in_memory()?,
             SqliteLayout::File(path) => {
@@ -89,17 +106,9 @@ impl SqliteSystem {
                 conn
             }
         };
-        // A page cache comfortably larger than the table and its index (~64 bytes a row
-        // with B-tree overhead, doubled, plus 64 MiB), in KiB as a negative cache_size.
-        let cache_kib = (n as u64 * 128 + (64 << 20)) / 1024;
-        conn.pragma_update(None, "cache_size", -(cache_kib as i64))?;
+        conn.pragma_update(None, "cache_size", -(self.cache_kib as i64))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        let ddl = match self.schema {
-            SqliteSchema::PrimaryKey => "CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)",
-            SqliteSchema::IndexAfterLoad => "CREATE TABLE kv (k INTEGER NOT NULL, v BLOB NOT NULL)",
-        };
-        conn.execute_batch(ddl)?;
-        Ok(self.conn.insert(conn))
+        Ok(conn)
     }
 
     fn conn(&self) -> Result<&Connection, BenchError> {
@@ -194,6 +203,9 @@ impl System for SqliteSystem {
             SqliteSchema::PrimaryKey if w == Workload::BuildInserts => {
                 matches!(self.layout, SqliteLayout::Memory)
             }
+            SqliteSchema::PrimaryKey if w == Workload::Reopen => {
+                matches!(self.layout, SqliteLayout::File(_))
+            }
             SqliteSchema::PrimaryKey => true,
             // The prototype path is there for its build and index times and its lookups;
             // the key-table variants cover every other workload.
@@ -280,6 +292,25 @@ impl System for SqliteSystem {
             }
             Ok(acc)
         })
+    }
+
+    fn reopen(&mut self) -> Result<(), BenchError> {
+        if !matches!(self.layout, SqliteLayout::File(_)) {
+            return Err(BenchError::Usage(
+                "an in-memory SQLite cannot be reopened".into(),
+            ));
+        }
+        // Closing checkpoints the WAL into the database file; the open reads the schema,
+        // as a first statement would.
+        if let Some(conn) = self.conn.take() {
+            conn.close().map_err(|(_, e)| e)?;
+        }
+        let conn = self.connect()?;
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        self.conn = Some(conn);
+        Ok(())
     }
 
     fn key_count(&mut self) -> Result<usize, BenchError> {

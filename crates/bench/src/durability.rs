@@ -1,0 +1,325 @@
+//! Durable commits: single-key puts, each its own commit, from 1, 2 and 8 writer threads,
+//! into OmenDB (fsync per commit with group commit; and relaxed) and into a SQLite file in
+//! WAL mode (`synchronous=FULL`: fsync per commit; `NORMAL`: fsync at WAL checkpoints).
+//! SQLite gets its best multi-writer setup: one connection behind a mutex (no busy-wait
+//! between connections), a prepared statement, autocommit. Every put is of a distinct
+//! random key with an 8-byte value; afterwards the row count must equal the puts.
+
+use crate::error::BenchError;
+use crate::rng::{derive_seed, Rng};
+use crate::runner::{scale_label, Record};
+use crate::systems::{key_to_sql, OmendbSystem};
+use omendb::{Db, Options, SyncMode};
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurableSystem {
+    OmendbSync,
+    OmendbRelaxed,
+    SqliteFull,
+    SqliteNormal,
+}
+
+impl DurableSystem {
+    pub const ALL: [DurableSystem; 4] = [
+        DurableSystem::OmendbSync,
+        DurableSystem::SqliteFull,
+        DurableSystem::OmendbRelaxed,
+        DurableSystem::SqliteNormal,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DurableSystem::OmendbSync => "omendb-sync",
+            DurableSystem::OmendbRelaxed => "omendb-relaxed",
+            DurableSystem::SqliteFull => "sqlite-wal-full",
+            DurableSystem::SqliteNormal => "sqlite-wal-normal",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DurableSystem::OmendbSync => {
+                "OmenDB, fsync per commit, group commit (survives power loss)"
+            }
+            DurableSystem::OmendbRelaxed => {
+                "OmenDB, relaxed: written to the OS per commit, fsync at checkpoint (survives a process crash)"
+            }
+            DurableSystem::SqliteFull => {
+                "SQLite WAL, synchronous=FULL: fsync per commit (survives power loss)"
+            }
+            DurableSystem::SqliteNormal => {
+                "SQLite WAL, synchronous=NORMAL: fsync at WAL checkpoint (survives a process crash)"
+            }
+        }
+    }
+
+    /// Survives a power cut once the put returns.
+    pub fn power_safe(self) -> bool {
+        matches!(self, DurableSystem::OmendbSync | DurableSystem::SqliteFull)
+    }
+}
+
+pub struct DurableSettings {
+    /// Puts per run (split between the threads).
+    pub puts: usize,
+    pub threads: Vec<usize>,
+    pub reps: usize,
+    pub tmp_dir: PathBuf,
+    pub seed: u64,
+}
+
+/// What the disk costs: median of `write` of 40 bytes then `fdatasync`, for the report.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DiskProbe {
+    pub fdatasync_us: f64,
+}
+
+pub fn probe_disk(dir: &Path) -> Result<DiskProbe, BenchError> {
+    let path = dir.join(format!("omendb-bench-fsync-{}", std::process::id()));
+    let mut f = std::fs::File::create(&path).map_err(|e| BenchError::io(&path, e))?;
+    let mut times = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        f.write_all(&[7u8; 40])
+            .and_then(|()| f.sync_data())
+            .map_err(|e| BenchError::io(&path, e))?;
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    drop(f);
+    std::fs::remove_file(&path).map_err(|e| BenchError::io(&path, e))?;
+    times.sort_by(f64::total_cmp);
+    Ok(DiskProbe {
+        fdatasync_us: times[times.len() / 2],
+    })
+}
+
+/// Distinct random keys, one list per thread.
+fn key_lists(puts: usize, threads: usize, seed: u64) -> Vec<Vec<u64>> {
+    let mut rng = Rng::new(seed);
+    let mut seen = std::collections::HashSet::with_capacity(puts);
+    let mut all = Vec::with_capacity(puts);
+    while all.len() < puts {
+        let k = rng.next_u64();
+        if seen.insert(k) {
+            all.push(k);
+        }
+    }
+    let per = puts.div_ceil(threads.max(1));
+    all.chunks(per.max(1)).map(<[u64]>::to_vec).collect()
+}
+
+/// Runs the puts of `lists` (one thread each) and returns the wall time and the number of
+/// entries the database holds afterwards.
+fn run_once(
+    system: DurableSystem,
+    lists: &[Vec<u64>],
+    dir: &Path,
+) -> Result<(Duration, usize), BenchError> {
+    match system {
+        DurableSystem::OmendbSync | DurableSystem::OmendbRelaxed => {
+            let path = dir.join(format!("omendb-bench-durable-{}", std::process::id()));
+            crate::systems::remove_dir_if_present(&path)?;
+            let options = Options {
+                sync: if system == DurableSystem::OmendbSync {
+                    SyncMode::Always
+                } else {
+                    SyncMode::Relaxed
+                },
+                ..OmendbSystem::options()
+            };
+            let db = Db::<u64>::open_with(&path, options)?;
+            let t = Instant::now();
+            std::thread::scope(|s| -> Result<(), BenchError> {
+                let handles: Vec<_> = lists
+                    .iter()
+                    .map(|keys| {
+                        let db = &db;
+                        s.spawn(move || -> Result<(), BenchError> {
+                            for &k in keys {
+                                db.put(k, k.wrapping_mul(3).to_le_bytes())?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.join()
+                        .map_err(|_| BenchError::Usage("a writer thread panicked".into()))??;
+                }
+                Ok(())
+            })?;
+            let dt = t.elapsed();
+            db.close()?;
+            // Count what a fresh open finds: the commits are on disk, not just in memory.
+            let db = Db::<u64>::open_with(&path, OmendbSystem::options())?;
+            let n = db.len();
+            db.close()?;
+            crate::systems::remove_dir_if_present(&path)?;
+            Ok((dt, n))
+        }
+        DurableSystem::SqliteFull | DurableSystem::SqliteNormal => {
+            let path = dir.join(format!(
+                "omendb-bench-durable-{}.sqlite",
+                std::process::id()
+            ));
+            remove_sqlite_files(&path)?;
+            let conn = Connection::open(&path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(
+                None,
+                "synchronous",
+                if system == DurableSystem::SqliteFull {
+                    "FULL"
+                } else {
+                    "NORMAL"
+                },
+            )?;
+            conn.execute_batch("CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")?;
+            let shared = Mutex::new(conn);
+            let t = Instant::now();
+            std::thread::scope(|s| -> Result<(), BenchError> {
+                let handles: Vec<_> = lists
+                    .iter()
+                    .map(|keys| {
+                        let shared = &shared;
+                        s.spawn(move || -> Result<(), BenchError> {
+                            for &k in keys {
+                                let conn = shared
+                                    .lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                                let mut stmt =
+                                    conn.prepare_cached("INSERT INTO kv (k, v) VALUES (?1, ?2)")?;
+                                stmt.execute(params![
+                                    key_to_sql(k),
+                                    &k.wrapping_mul(3).to_le_bytes()[..]
+                                ])?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.join()
+                        .map_err(|_| BenchError::Usage("a writer thread panicked".into()))??;
+                }
+                Ok(())
+            })?;
+            let dt = t.elapsed();
+            let conn = shared
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            conn.close().map_err(|(_, e)| e)?;
+            let conn = Connection::open(&path)?;
+            let n: i64 = conn.query_row("SELECT count(*) FROM kv", [], |r| r.get(0))?;
+            conn.close().map_err(|(_, e)| e)?;
+            remove_sqlite_files(&path)?;
+            Ok((dt, n as usize))
+        }
+    }
+}
+
+fn remove_sqlite_files(path: &Path) -> Result<(), BenchError> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BenchError::io(PathBuf::from(p), e)),
+        }
+    }
+    Ok(())
+}
+
+/// Every (system, thread count), `reps` times each; one record per pair, the median.
+pub fn run_durability(
+    settings: &DurableSettings,
+    mut on_step: impl FnMut(&str),
+) -> Result<Vec<Record>, BenchError> {
+    let mut records = Vec::new();
+    for &threads in &settings.threads {
+        let lists = key_lists(
+            settings.puts,
+            threads,
+            derive_seed(settings.seed, &format!("durable:{threads}")),
+        );
+        let puts: usize = lists.iter().map(Vec::len).sum();
+        for system in DurableSystem::ALL {
+            on_step(&format!("durable puts: {} x{threads}", system.name()));
+            let mut ns = Vec::new();
+            for _ in 0..settings.reps.max(1) {
+                let (dt, n) = run_once(system, &lists, &settings.tmp_dir)?;
+                if n != puts {
+                    return Err(BenchError::Usage(format!(
+                        "{} with {threads} writers holds {n} entries after {puts} puts",
+                        system.name()
+                    )));
+                }
+                ns.push(dt.as_nanos() as f64 / puts as f64);
+            }
+            ns.sort_by(f64::total_cmp);
+            let median = ns[ns.len() / 2];
+            records.push(Record {
+                system: system.name().to_string(),
+                keyset: "uniform".into(),
+                scale: scale_label(puts),
+                workload: format!("durable-put-{threads}t"),
+                ns_per_op: median,
+                ops_per_sec: 1e9 / median,
+                min: ns[0],
+                max: ns[ns.len() - 1],
+                heap_bytes: None,
+                peak_rss_bytes: None,
+                system_label: system.label().to_string(),
+                keys: puts,
+                ops: puts,
+                reps: ns.len(),
+                checksum: format!("{puts:016x}"),
+                sqlite_memory_bytes: None,
+                file_bytes: None,
+                phases: Vec::new(),
+            });
+        }
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_system_keeps_every_put() {
+        let dir = std::env::temp_dir().join(format!("omendb-durable-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = DurableSettings {
+            puts: 40,
+            threads: vec![1, 3],
+            reps: 1,
+            tmp_dir: dir.clone(),
+            seed: 1,
+        };
+        let records = run_durability(&settings, |_| {}).unwrap();
+        assert_eq!(records.len(), 2 * DurableSystem::ALL.len());
+        assert!(records.iter().all(|r| r.ops == 40 && r.ns_per_op > 0.0));
+        assert!(probe_disk(&dir).unwrap().fdatasync_us > 0.0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn key_lists_are_distinct_and_split() {
+        let lists = key_lists(10, 3, 5);
+        assert_eq!(lists.len(), 3);
+        let mut all: Vec<u64> = lists.concat();
+        assert_eq!(all.len(), 10);
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 10);
+    }
+}
