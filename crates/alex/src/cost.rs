@@ -80,39 +80,64 @@ impl DataCost {
 /// `log2(x)` for `x >= 1`, exact at powers of two and within 0.09
 /// between them (linear between powers): plenty for a cost estimate, and
 /// far cheaper than `f64::log2` on the bulk-load path.
-#[inline(always)]
+/// [`PlacementStats`] sums the same approximation in fixed point.
+#[cfg(test)]
 pub(crate) fn log2_approx(x: usize) -> f64 {
     if x <= 1 {
         return 0.0;
     }
     let e = usize::BITS - 1 - x.leading_zeros();
-    let frac = (x - (1 << e)) as f64 / (1u64 << e) as f64;
+    // Times 2^-e (built from its exponent bits): exact, as the division was.
+    let frac = (x - (1 << e)) as f64 * f64::from_bits(u64::from(1023 - e) << 52);
     e as f64 + frac
 }
 
-/// Accumulates the two statistics while keys are placed left to right.
-#[derive(Debug, Default)]
+/// Fractional bits of [`PlacementStats`]' fixed-point log sum.
+const LOG_FRAC_BITS: u32 = 20;
+
+/// Accumulates the two statistics while keys are placed left to right, in
+/// integers: this runs once per key of every bulk load and rebuild.
+#[derive(Debug)]
 pub(crate) struct PlacementStats {
-    log2_error_sum: f64,
-    run_square_sum: f64,
-    run: f64,
-    last_pos: Option<usize>,
+    /// Sum of `log2_approx(error + 1)` in fixed point (`LOG_FRAC_BITS`):
+    /// each term is below 2^(6 + 20), so 2^30 keys stay below 2^56.
+    log2_error_sum: u64,
+    run_square_sum: u64,
+    run: u64,
+    /// Slot of the previous key plus one (`usize::MAX` before the first).
+    next_pos: usize,
     keys: usize,
+}
+
+impl Default for PlacementStats {
+    fn default() -> Self {
+        PlacementStats {
+            log2_error_sum: 0,
+            run_square_sum: 0,
+            run: 0,
+            next_pos: usize::MAX,
+            keys: 0,
+        }
+    }
 }
 
 impl PlacementStats {
     /// Records a key predicted at `predicted` and placed at `actual`.
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, predicted: usize, actual: usize) {
-        self.log2_error_sum += log2_approx(predicted.abs_diff(actual) + 1);
-        match self.last_pos {
-            Some(p) if p + 1 == actual => self.run += 1.0,
-            _ => {
-                self.run_square_sum += self.run * self.run;
-                self.run = 1.0;
-            }
+        let x = (predicted.abs_diff(actual) + 1) as u64;
+        // log2_approx(x) = e + (x - 2^e) / 2^e: normalise x so its top bit
+        // is bit 63; the bits below it are the fraction.
+        let e = 63 - x.leading_zeros();
+        let fraction = (x << (63 - e) << 1) >> (64 - LOG_FRAC_BITS);
+        self.log2_error_sum += (u64::from(e) << LOG_FRAC_BITS) | fraction;
+        if self.next_pos == actual {
+            self.run += 1;
+        } else {
+            self.run_square_sum += self.run * self.run;
+            self.run = 1;
         }
-        self.last_pos = Some(actual);
+        self.next_pos = actual + 1;
         self.keys += 1;
     }
 
@@ -122,9 +147,9 @@ impl PlacementStats {
             return DataCost::default();
         }
         let n = self.keys as f64;
-        let squares = self.run_square_sum + self.run * self.run;
+        let squares = (self.run_square_sum + self.run * self.run) as f64;
         DataCost {
-            search_iterations: self.log2_error_sum / n,
+            search_iterations: self.log2_error_sum as f64 / f64::from(1u32 << LOG_FRAC_BITS) / n,
             shifts: squares / (4.0 * n),
         }
     }
@@ -291,6 +316,23 @@ mod tests {
         let d = 0.7;
         let (s, e) = (data_node_cost(&skewed, d), data_node_cost(&even, d));
         assert!(s.total(1.0) > e.total(1.0) + 10.0, "{s:?} vs {e:?}");
+    }
+
+    #[test]
+    fn placement_stats_sum_the_log2_approximation() {
+        let mut stats = PlacementStats::default();
+        let mut want = 0.0;
+        let mut pos = 0;
+        for (i, err) in [0usize, 1, 2, 3, 7, 100, 65_535, 1 << 29]
+            .into_iter()
+            .enumerate()
+        {
+            pos += 1 + i % 2;
+            stats.record(pos + err, pos);
+            want += log2_approx(err + 1);
+        }
+        let got = stats.finish().search_iterations * 8.0;
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
     }
 
     #[test]

@@ -181,15 +181,39 @@ impl<K: Key, V> DataNode<K, V> {
         };
         let mut stats = PlacementStats::default();
         let mut refit = RefitSums::default();
-        let mut placed = 0;
-        for (i, (key, value)) in pairs.into_iter().enumerate() {
-            assert!(i < n, "DataNode::build: more pairs than keys");
-            let t = ords[i];
+        // The model's prediction clamped to the usable slots, computed once
+        // per key with the distance the refit reuses: the same value as
+        // `model.predict(t, slots).clamp(first_slot, end_slot - 1)` (NaN
+        // goes to `first_slot`), without a second distance or clamp.
+        let (lo_f, hi_f) = (first_slot as f64, (end_slot - 1) as f64);
+        let mut pairs = pairs.into_iter();
+        let mut until_sample = 0;
+        for (i, &t) in ords.iter().enumerate() {
+            let (key, value) = pairs
+                .next()
+                .expect("DataNode::build: fewer pairs than keys");
             debug_assert_eq!(ord(key), t);
-            let predicted = model.predict(t, slots).clamp(first_slot, end_slot - 1);
+            let d = crate::key::ordered_distance(t, model.base);
+            let p = model.slope * d + model.intercept;
+            // `p > lo_f` is false for NaN, so the inner comparison sees a number.
+            #[allow(clippy::manual_clamp)]
+            let predicted = (if p > lo_f {
+                if p < hi_f {
+                    p
+                } else {
+                    hi_f
+                }
+            } else {
+                lo_f
+            }) as i64 as usize;
             let pos = cost::place(predicted, array.len(), n - 1 - i, end_slot);
             stats.record(predicted, pos);
-            refit.add(crate::key::ordered_distance(t, model.base), pos as f64);
+            // The refit reads the same sample of keys as the rank fit.
+            if until_sample == 0 {
+                refit.add(d, pos as f64);
+                until_sample = stride;
+            }
+            until_sample -= 1;
             array.resize_with(pos, || Slot {
                 key,
                 val: MaybeUninit::uninit(),
@@ -199,9 +223,11 @@ impl<K: Key, V> DataNode<K, V> {
                 val: MaybeUninit::new(value),
             });
             bitmap[pos >> 6] |= 1 << (pos & 63);
-            placed += 1;
         }
-        assert_eq!(placed, n, "DataNode::build: fewer pairs than keys");
+        assert!(
+            pairs.next().is_none(),
+            "DataNode::build: more pairs than keys"
+        );
         array.resize_with(slots, || Slot {
             key: K::MAX_KEY,
             val: MaybeUninit::uninit(),
@@ -480,6 +506,10 @@ impl<K: Key, V> DataNode<K, V> {
         let t = ord(key);
         let cap = self.slots.len();
         let predicted = self.model.predict(t, cap);
+        // Load the bitmap word of the predicted slot now: its address does not
+        // depend on the search, so its cache miss overlaps the slots' miss
+        // instead of following it (the neighbour lookups below read it).
+        std::hint::black_box(self.bitmap[predicted >> 6]);
         let (ub, probes) = self.search(predicted, |x| x > t);
         if ub > 0 && ord(self.slots[ub - 1].key) == t {
             let j = if self.occupied(ub - 1) {
