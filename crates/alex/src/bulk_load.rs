@@ -252,13 +252,17 @@ fn plan_node<K: Key, V>(
         if let Some(cap) = cfg.max_keys_per_data_node {
             let want = (n as f64 / (cap as f64 * 0.75)).ceil().max(2.0) as usize;
             best_log2 = best_log2.max(want.next_power_of_two().trailing_zeros());
-            while best_log2 < cfg.max_fanout_log2
-                && largest_bucket(
+            // Widen until every child fits, by the fitted line or the one
+            // through the end points (the better is chosen below).
+            let largest = |log2: u32| {
+                let fanout = 1usize << log2;
+                largest_bucket(ords, &unit.scaled(fanout as f64), fanout).min(largest_bucket(
                     ords,
-                    &unit.scaled((1usize << best_log2) as f64),
-                    1 << best_log2,
-                ) > cap
-            {
+                    &LinearModel::spanning(ords[0], ords[n - 1], fanout),
+                    fanout,
+                ))
+            };
+            while best_log2 < cfg.max_fanout_log2 && largest(best_log2) > cap {
                 best_log2 += 1;
             }
             best_log2 = best_log2.min(cfg.max_fanout_log2);
@@ -369,11 +373,22 @@ fn bucket_bounds(ords: &[u64], model: &LinearModel, fanout: usize) -> Vec<(usize
 }
 
 fn largest_bucket(ords: &[u64], model: &LinearModel, fanout: usize) -> usize {
-    bucket_bounds(ords, model, fanout)
-        .iter()
-        .map(|&(lo, hi)| hi - lo)
-        .max()
-        .unwrap_or(0)
+    // Predictions are monotone over sorted keys, so a bucket is a run of
+    // equal predictions: one pass, no allocation, whatever the fan-out.
+    let mut largest = 0;
+    let mut run = 0;
+    let mut current = usize::MAX;
+    for &t in ords {
+        let b = model.predict(t, fanout);
+        if b == current {
+            run += 1;
+        } else {
+            current = b;
+            run = 1;
+        }
+        largest = largest.max(run);
+    }
+    largest
 }
 
 /// Merges aligned neighbouring buckets bottom-up while the pair holds at

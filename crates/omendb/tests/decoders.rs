@@ -128,3 +128,43 @@ proptest! {
         }
     }
 }
+
+/// A log starting at sequence `start_seq` with one well-formed, correctly checksummed
+/// record holding one batch (`delete 7`).
+fn one_batch_log(start_seq: u64) -> Vec<u8> {
+    use omendb::wal::format::encode_payload;
+    let mut bytes = LogHeader {
+        key_type: KeyType::U64,
+        log_number: 1,
+        start_seq,
+    }
+    .encode()
+    .to_vec();
+    let batch = [omendb::BatchOp::Delete(7u64)];
+    let mut payload = Vec::new();
+    encode_payload([&batch[..]].into_iter(), &mut payload);
+    let header = RecordHeader {
+        payload_len: payload.len() as u32,
+        seq: start_seq,
+        payload_crc: crc32c::crc32c(&payload),
+    };
+    bytes.extend_from_slice(&header.encode());
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
+/// Found by the stable fuzz smoke test: a valid record whose batches carry the sequence
+/// number past u64::MAX overflowed `end_seq` (a panic with overflow checks, a wrap to 0
+/// without). It is corruption, reported at the record. The same bytes are kept in
+/// fuzz/regressions/wal_decode/end-seq-overflow-valid-checksums.
+#[test]
+fn sequence_overflow_is_corruption() {
+    assert_eq!(decode_wal(&one_batch_log(u64::MAX - 1)).unwrap(), 1);
+    match decode_wal(&one_batch_log(u64::MAX)) {
+        Err(Error::Corrupted { offset, reason, .. }) => {
+            assert_eq!(offset, 40);
+            assert!(reason.contains("overflow"), "{reason}");
+        }
+        other => panic!("expected Corrupted, got {other:?}"),
+    }
+}

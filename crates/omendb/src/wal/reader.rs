@@ -201,12 +201,18 @@ pub fn scan_log<K: Key>(
         let batches = parse_payload::<K>(&payload, |_| {}).map_err(|(at, reason)| {
             corrupt(offset + RECORD_HEADER_LEN as u64 + at as u64, reason)
         })?;
+        // A sequence past u64::MAX cannot come from a real log (it would take 2^64
+        // batches): refuse it before applying anything.
+        let end_seq = scan
+            .end_seq
+            .checked_add(u64::from(batches))
+            .ok_or_else(|| corrupt(offset, "batch sequence numbers overflow u64".into()))?;
         parse_payload::<K>(&payload, &mut apply).map_err(|(at, reason)| {
             corrupt(offset + RECORD_HEADER_LEN as u64 + at as u64, reason)
         })?;
         scan.records += 1;
         scan.batches += u64::from(batches);
-        scan.end_seq += u64::from(batches);
+        scan.end_seq = end_seq;
         offset = end;
         scan.valid_len = end;
     }
