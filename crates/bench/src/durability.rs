@@ -135,25 +135,7 @@ fn run_once(
             };
             let db = Db::<u64>::open_with(&path, options)?;
             let t = Instant::now();
-            std::thread::scope(|s| -> Result<(), BenchError> {
-                let handles: Vec<_> = lists
-                    .iter()
-                    .map(|keys| {
-                        let db = &db;
-                        s.spawn(move || -> Result<(), BenchError> {
-                            for &k in keys {
-                                db.put(k, k.wrapping_mul(3).to_le_bytes())?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .collect();
-                for h in handles {
-                    h.join()
-                        .map_err(|_| BenchError::Usage("a writer thread panicked".into()))??;
-                }
-                Ok(())
-            })?;
+            run_writers(lists, |k| Ok(db.put(k, k.wrapping_mul(3).to_le_bytes())?))?;
             let dt = t.elapsed();
             db.close()?;
             // Count what a fresh open finds: the commits are on disk, not just in memory.
@@ -183,31 +165,12 @@ fn run_once(
             conn.execute_batch("CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")?;
             let shared = Mutex::new(conn);
             let t = Instant::now();
-            std::thread::scope(|s| -> Result<(), BenchError> {
-                let handles: Vec<_> = lists
-                    .iter()
-                    .map(|keys| {
-                        let shared = &shared;
-                        s.spawn(move || -> Result<(), BenchError> {
-                            for &k in keys {
-                                let conn = shared
-                                    .lock()
-                                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                                let mut stmt =
-                                    conn.prepare_cached("INSERT INTO kv (k, v) VALUES (?1, ?2)")?;
-                                stmt.execute(params![
-                                    key_to_sql(k),
-                                    &k.wrapping_mul(3).to_le_bytes()[..]
-                                ])?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .collect();
-                for h in handles {
-                    h.join()
-                        .map_err(|_| BenchError::Usage("a writer thread panicked".into()))??;
-                }
+            run_writers(lists, |k| {
+                let conn = shared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut stmt = conn.prepare_cached("INSERT INTO kv (k, v) VALUES (?1, ?2)")?;
+                stmt.execute(params![key_to_sql(k), &k.wrapping_mul(3).to_le_bytes()[..]])?;
                 Ok(())
             })?;
             let dt = t.elapsed();
@@ -222,6 +185,27 @@ fn run_once(
             Ok((dt, n as usize))
         }
     }
+}
+
+/// Puts every key of `lists[i]` from thread `i`, all threads at once; the first error
+/// (or a panicked thread) is the result.
+fn run_writers(
+    lists: &[Vec<u64>],
+    put: impl Fn(u64) -> Result<(), BenchError> + Sync,
+) -> Result<(), BenchError> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = lists
+            .iter()
+            .map(|keys| {
+                let put = &put;
+                s.spawn(move || keys.iter().try_for_each(|&k| put(k)))
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .map_err(|_| BenchError::Usage("a writer thread panicked".into()))?
+        })
+    })
 }
 
 fn remove_sqlite_files(path: &Path) -> Result<(), BenchError> {

@@ -29,6 +29,15 @@ pub fn fold(acc: u64, answer: Option<u64>) -> u64 {
     acc.wrapping_add(answer.unwrap_or(FOLD_MISS))
 }
 
+/// Decodes a stored 8-byte value (little-endian u64), or says which key had another size.
+pub fn value_of(key: u64, bytes: &[u8]) -> Result<u64, BenchError> {
+    let bytes: [u8; 8] = bytes.try_into().map_err(|_| BenchError::BadValue {
+        key,
+        len: bytes.len(),
+    })?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
 /// A named sub-phase of a build (for SQLite's load-then-index path).
 #[derive(Debug, Clone, Serialize)]
 pub struct Phase {

@@ -4,7 +4,7 @@
 //! same promise as SQLite's WAL with `synchronous=NORMAL`, which the `sqlite-disk` rows
 //! give. Fsync-per-commit figures are in the durability table (`durability.rs`).
 
-use super::{fold, ExternalMemory, Phase, System, SystemId, FOLD_MISS, FOLD_NEW};
+use super::{fold, value_of, ExternalMemory, Phase, System, SystemId, FOLD_MISS, FOLD_NEW};
 use crate::error::BenchError;
 use crate::workload::{Op, TxnMode, Workload};
 use omendb::{Db, Options, SyncMode};
@@ -61,14 +61,6 @@ pub fn dir_bytes(dir: &Path) -> Option<u64> {
             .map(|m| m.len())
             .sum(),
     )
-}
-
-fn value_of(key: u64, bytes: &[u8]) -> Result<u64, BenchError> {
-    let bytes: [u8; 8] = bytes.try_into().map_err(|_| BenchError::BadValue {
-        key,
-        len: bytes.len(),
-    })?;
-    Ok(u64::from_le_bytes(bytes))
 }
 
 fn get(db: &Db<u64>, key: u64) -> Result<Option<u64>, BenchError> {

@@ -3,7 +3,7 @@
 //! order-preservingly into i64 so range scans keep key order. Values are 8-byte BLOBs and
 //! every lookup reads the value.
 
-use super::{fold, ExternalMemory, Phase, System, SystemId, FOLD_NEW};
+use super::{fold, value_of, ExternalMemory, Phase, System, SystemId, FOLD_NEW};
 use crate::error::BenchError;
 use crate::memory::sqlite_memory_used;
 use crate::workload::{Op, TxnMode, Workload};
@@ -166,14 +166,6 @@ fn db_files(path: &Path) -> [PathBuf; 3] {
         PathBuf::from(s)
     };
     [path.to_path_buf(), with("-wal"), with("-shm")]
-}
-
-fn value_of(key: u64, blob: &[u8]) -> Result<u64, BenchError> {
-    let bytes: [u8; 8] = blob.try_into().map_err(|_| BenchError::BadValue {
-        key,
-        len: blob.len(),
-    })?;
-    Ok(u64::from_le_bytes(bytes))
 }
 
 fn get(stmt: &mut Statement<'_>, key: u64) -> Result<Option<u64>, BenchError> {
