@@ -150,7 +150,7 @@ fn run_once(
                 "omendb-bench-durable-{}.sqlite",
                 std::process::id()
             ));
-            remove_sqlite_files(&path)?;
+            crate::systems::remove_db_files(&path)?;
             let conn = Connection::open(&path)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(
@@ -181,7 +181,7 @@ fn run_once(
             let conn = Connection::open(&path)?;
             let n: i64 = conn.query_row("SELECT count(*) FROM kv", [], |r| r.get(0))?;
             conn.close().map_err(|(_, e)| e)?;
-            remove_sqlite_files(&path)?;
+            crate::systems::remove_db_files(&path)?;
             Ok((dt, n as usize))
         }
     }
@@ -206,19 +206,6 @@ fn run_writers(
                 .map_err(|_| BenchError::Usage("a writer thread panicked".into()))?
         })
     })
-}
-
-fn remove_sqlite_files(path: &Path) -> Result<(), BenchError> {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        match std::fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(BenchError::io(PathBuf::from(p), e)),
-        }
-    }
-    Ok(())
 }
 
 /// Every (system, thread count), `reps` times each; one record per pair, the median.

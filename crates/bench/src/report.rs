@@ -1,6 +1,7 @@
 //! The markdown report: the prototype's tables (query latency single vs multi level, build
 //! time, against SQLite at the largest scale, tree statistics) plus memory and every workload.
 
+use crate::durability::DurableSystem;
 use crate::runner::{MemoryRecord, Record, Results, TreeRecord};
 use crate::systems::SystemId;
 use crate::workload::{OpCounts, Workload};
@@ -603,9 +604,11 @@ fn durable_table(out: &mut String, results: &Results) {
         let full = results
             .durable
             .iter()
-            .find(|s| s.system == "sqlite-wal-full" && s.workload == r.workload)
+            .find(|s| s.system == DurableSystem::SqliteFull.name() && s.workload == r.workload)
             .map(|s| s.ns_per_op);
-        let power = r.system == "omendb-sync" || r.system == "sqlite-wal-full";
+        let power = DurableSystem::ALL
+            .iter()
+            .any(|d| d.name() == r.system && d.power_safe());
         row(
             out,
             &[

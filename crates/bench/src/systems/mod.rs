@@ -8,7 +8,9 @@ mod sqlite;
 
 pub use in_process::{AlexSystem, BTreeSystem};
 pub use omendb_db::{dir_bytes, remove_dir_if_present, OmendbSystem};
-pub use sqlite::{key_from_sql, key_to_sql, SqliteLayout, SqliteSchema, SqliteSystem};
+pub use sqlite::{
+    key_from_sql, key_to_sql, remove_db_files, SqliteLayout, SqliteSchema, SqliteSystem,
+};
 
 use crate::error::BenchError;
 use crate::workload::{Op, TxnMode, Workload};

@@ -66,16 +66,10 @@ impl SqliteSystem {
     }
 
     fn remove_files(&self) -> Result<(), BenchError> {
-        if let SqliteLayout::File(path) = &self.layout {
-            for p in db_files(path) {
-                match std::fs::remove_file(&p) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(BenchError::io(p, e)),
-                }
-            }
+        match &self.layout {
+            SqliteLayout::File(path) => remove_db_files(path),
+            SqliteLayout::Memory => Ok(()),
         }
-        Ok(())
     }
 
     /// Opens a fresh, empty database sized for `n` rows.
@@ -157,6 +151,18 @@ impl SqliteSystem {
             }
         }
     }
+}
+
+/// Removes a database file and its WAL and shared-memory files, where present.
+pub fn remove_db_files(path: &Path) -> Result<(), BenchError> {
+    for p in db_files(path) {
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BenchError::io(p, e)),
+        }
+    }
+    Ok(())
 }
 
 fn db_files(path: &Path) -> [PathBuf; 3] {
