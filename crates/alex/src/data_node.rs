@@ -22,6 +22,10 @@ use crate::model::LinearModel;
 use crate::simd;
 
 /// Fewest slots a data node has.
+/// Slots `find` walks one by one from the prediction before it switches to
+/// the exponential search.
+const SHORT_WALK: usize = 4;
+
 pub(crate) const MIN_SLOTS: usize = 8;
 
 /// Sentinel for "no node" in sibling links.
@@ -351,19 +355,59 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     /// The occupied slot holding `t`, if any.
-    #[inline]
+    #[inline(always)]
     pub fn find(&self, t: u64) -> Option<usize> {
         let slots = &self.slots;
-        let p = self.model.predict(t, slots.len());
-        // Fast path: the key sits at its predicted slot and the slot after
-        // holds a larger key, so `p` is the last slot holding `t`.
-        if ord(slots[p].key) == t
-            && slots.get(p + 1).is_none_or(|s| ord(s.key) > t)
-            && t != ord(K::MAX_KEY)
-        {
-            return Some(p);
+        let n = slots.len();
+        let p = self.model.predict(t, n);
+        if t == ord(K::MAX_KEY) {
+            return self.find_far(p, t);
         }
-        let (ub, _) = self.search(p, |x| x > t);
+        // Most keys sit within a few slots of the prediction. A short walk
+        // to the last slot whose key is `<= t` costs few instructions, which
+        // lets the processor keep several independent lookups' cache misses
+        // in flight; longer distances go to the exponential search.
+        let mut j = p;
+        let mut k = ord(slots[p].key);
+        if k <= t {
+            while j + 1 < n {
+                let next = ord(slots[j + 1].key);
+                if next > t {
+                    break;
+                }
+                j += 1;
+                k = next;
+                if j - p == SHORT_WALK {
+                    return self.find_far(j, t);
+                }
+            }
+        } else {
+            loop {
+                if j == 0 {
+                    return None;
+                }
+                j -= 1;
+                k = ord(slots[j].key);
+                if k <= t {
+                    break;
+                }
+                if p - j == SHORT_WALK {
+                    return self.find_far(j, t);
+                }
+            }
+        }
+        // `j` is the last slot holding a key `<= t`. Gaps copy the key to
+        // their right, so if that key is `t` the slot is occupied (`t` is
+        // not MAX_KEY here).
+        (k == t).then_some(j)
+    }
+
+    /// `find` from `start`, by exponential search: for keys far from their
+    /// prediction, and for MAX_KEY, which trailing gaps also hold.
+    #[cold]
+    #[inline(never)]
+    fn find_far(&self, start: usize, t: u64) -> Option<usize> {
+        let (ub, _) = self.search(start, |x| x > t);
         if ub == 0 {
             return None;
         }

@@ -13,7 +13,9 @@
 //! image. Floats use the IEEE total order; NaN is refused.
 //!
 //! The crate does no I/O and has no dependencies. `unsafe` is confined to
-//! `data_node.rs`, where slots hold values only where the bitmap says so.
+//! `data_node.rs`, where slots hold values only where the bitmap says so,
+//! and to one float-to-integer conversion of a clamped prediction in
+//! `model.rs`.
 #![deny(unsafe_code)]
 
 mod bulk_load;
@@ -26,6 +28,7 @@ mod error;
 mod inner_node;
 mod iter;
 mod key;
+#[allow(unsafe_code)]
 mod model;
 mod remove;
 mod simd;
@@ -273,13 +276,13 @@ impl<K: Key, V> AlexMap<K, V> {
     }
 
     /// The value of `key`, if present.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, key: &K) -> Option<&V> {
         self.get_key_value(key).map(|(_, v)| v)
     }
 
     /// The stored key and value of `key`, if present.
-    #[inline]
+    #[inline(always)]
     pub fn get_key_value(&self, key: &K) -> Option<(&K, &V)> {
         if !key.is_valid() {
             return None;

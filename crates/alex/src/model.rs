@@ -22,6 +22,19 @@ pub(crate) struct LinearModel {
     pub base: u64,
 }
 
+/// The base of a model over keys in `lo..=hi`: `lo` itself, unless the keys
+/// span 2^63 or more. Then the midpoint, so that every distance within the
+/// span fits in an `i64` and takes the one-instruction conversion in
+/// [`ordered_distance`] (uniform `u64` keys under a root would otherwise
+/// take the slow path half the time).
+fn base_for(lo: u64, hi: u64) -> u64 {
+    if hi - lo < 1 << 63 {
+        lo
+    } else {
+        lo + (hi - lo) / 2
+    }
+}
+
 impl LinearModel {
     /// A model that sends every key to position 0.
     pub const ZERO: LinearModel = LinearModel {
@@ -41,11 +54,16 @@ impl LinearModel {
     pub fn predict(&self, t: u64, len: usize) -> usize {
         let p = self.predict_f64(t);
         // Clamp in floating point first (NaN fails `p > 0.0` and becomes
-        // 0), so the conversion is a plain signed one; `len` is far below
-        // 2^53, so both conversions are exact.
+        // 0); each comparison compiles to one max or min instruction.
         let last = (len - 1) as i64 as f64;
-        let clamped = if p > 0.0 { p.min(last) } else { 0.0 };
-        clamped as i64 as usize
+        let clamped = if p > 0.0 { p } else { 0.0 };
+        let clamped = if clamped < last { clamped } else { last };
+        // SAFETY: `clamped` is in `0.0..=last`, not NaN, and `last` is
+        // below 2^53, so the truncation is in range of i64 and exact for
+        // the integer part, which is what `to_int_unchecked` requires. The
+        // checked `as` conversion would add saturation code to every
+        // prediction of every lookup.
+        unsafe { clamped.to_int_unchecked::<i64>() as usize }
     }
 
     /// Least-squares fit of position `i` against `ords[i]`, so that the
@@ -64,14 +82,14 @@ impl LinearModel {
         if n == 0 {
             return LinearModel::ZERO;
         }
-        let base = ords[0];
-        if n == 1 || ords[n - 1] == base {
+        if n == 1 || ords[n - 1] == ords[0] {
             return LinearModel {
                 slope: 0.0,
                 intercept: 0.0,
-                base,
+                base: ords[0],
             };
         }
+        let base = base_for(ords[0], ords[n - 1]);
         let stride = stride.max(1);
         // Two passes (means, then centred sums) keep the fit exact enough
         // when the keys span a small range far from zero.
@@ -102,7 +120,7 @@ impl LinearModel {
         }
         if slope == 0.0 {
             // Fall back to the line through the end points.
-            let span = ordered_distance(ords[n - 1], base);
+            let span = ordered_distance(ords[n - 1], ords[0]);
             slope = (n - 1) as f64 / span;
         }
         let intercept = mean_y - slope * mean_x;
@@ -123,10 +141,12 @@ impl LinearModel {
                 base: lo,
             };
         }
+        let slope = len as f64 / ordered_distance(hi, lo);
+        let base = base_for(lo, hi);
         LinearModel {
-            slope: len as f64 / ordered_distance(hi, lo),
-            intercept: 0.0,
-            base: lo,
+            slope,
+            intercept: slope * ordered_distance(base, lo),
+            base,
         }
     }
 
@@ -175,6 +195,35 @@ mod tests {
         for (i, &t) in ords.iter().enumerate() {
             assert_eq!(m.predict(t, ords.len()), i);
         }
+    }
+
+    #[test]
+    fn wide_spans_measure_from_the_midpoint_and_stay_monotone() {
+        let m = LinearModel::spanning(0, u64::MAX, 256);
+        assert!(m.base.abs_diff(1 << 63) <= 1);
+        assert_eq!(m.predict(0, 256), 0);
+        assert_eq!(m.predict(u64::MAX, 256), 255);
+        assert_eq!(m.predict((1 << 63) - (1 << 40), 256), 127);
+        assert_eq!(m.predict((1 << 63) + (1 << 40), 256), 128);
+        let mut last = 0;
+        let mut t = 0u64;
+        for _ in 0..10_000 {
+            let p = m.predict(t, 256);
+            assert!(p >= last);
+            last = p;
+            t = t.wrapping_add(0x0006_8db8_bac7_10cb);
+            if t < 0x0006_8db8_bac7_10cb {
+                break;
+            }
+        }
+        let ords: Vec<u64> = (0..1000u64).map(|i| i * (u64::MAX / 1000)).collect();
+        let fit = LinearModel::fit_ranks(&ords);
+        assert!(fit.base > 1 << 62);
+        let preds: Vec<usize> = ords.iter().map(|&t| fit.predict(t, 1000)).collect();
+        assert!(preds.windows(2).all(|w| w[0] <= w[1]));
+        assert!(preds.iter().enumerate().all(|(i, &p)| p.abs_diff(i) <= 1));
+        // Narrow spans keep their first key as the base.
+        assert_eq!(LinearModel::spanning(10, 1 << 62, 8).base, 10);
     }
 
     #[test]
