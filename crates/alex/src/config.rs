@@ -67,13 +67,16 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Compact data nodes for maps that are mostly read: about 17 heap
-    /// bytes per `(u64, u64)` entry after a bulk load, at the cost of more
-    /// key shifting on inserts.
+    /// Compact data nodes for maps that are mostly read: about 17.9 heap
+    /// bytes per `(u64, u64)` entry after a bulk load (slots 90% full), at
+    /// the cost of more key shifting on inserts. Denser packing saves
+    /// little more memory and costs lookups much more: at 95%, 17.0 bytes
+    /// per entry, but keys sit further from their predicted slots and
+    /// lookups took about 1.6x the time of 90% (10M uniform keys).
     pub fn read_mostly() -> Self {
         Config {
-            init_density: 0.95,
-            max_density: 0.98,
+            init_density: 0.9,
+            max_density: 0.95,
             min_density: 0.6,
             expected_insert_fraction: 0.0,
             ..Config::default()
