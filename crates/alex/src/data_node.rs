@@ -21,11 +21,11 @@ use crate::key::Key;
 use crate::model::LinearModel;
 use crate::simd;
 
-/// Fewest slots a data node has.
 /// Slots `find` walks one by one from the prediction before it switches to
 /// the exponential search.
 const SHORT_WALK: usize = 4;
 
+/// Fewest slots a data node has.
 pub(crate) const MIN_SLOTS: usize = 8;
 
 /// Sentinel for "no node" in sibling links.
