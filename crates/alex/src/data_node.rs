@@ -18,7 +18,7 @@ use core::mem::{self, MaybeUninit};
 
 use crate::cost::{self, DataCost, NodeCounters, PlacementStats};
 use crate::key::Key;
-use crate::model::LinearModel;
+use crate::model::{clamp_to_index, LinearModel};
 use crate::simd;
 
 /// Slots `find` walks one by one from the prediction before it switches to
@@ -189,7 +189,6 @@ impl<K: Key, V> DataNode<K, V> {
         // per key with the distance the refit reuses: the same value as
         // `model.predict(t, slots).clamp(first_slot, end_slot - 1)` (NaN
         // goes to `first_slot`), without a second distance or clamp.
-        let (lo_f, hi_f) = (first_slot as f64, (end_slot - 1) as f64);
         let mut pairs = pairs.into_iter();
         let mut until_sample = 0;
         for (i, &t) in ords.iter().enumerate() {
@@ -198,18 +197,8 @@ impl<K: Key, V> DataNode<K, V> {
                 .expect("DataNode::build: fewer pairs than keys");
             debug_assert_eq!(ord(key), t);
             let d = crate::key::ordered_distance(t, model.base);
-            let p = model.slope * d + model.intercept;
-            // `p > lo_f` is false for NaN, so the inner comparison sees a number.
-            #[allow(clippy::manual_clamp)]
-            let predicted = (if p > lo_f {
-                if p < hi_f {
-                    p
-                } else {
-                    hi_f
-                }
-            } else {
-                lo_f
-            }) as i64 as usize;
+            let predicted =
+                clamp_to_index(model.slope * d + model.intercept, first_slot, end_slot - 1);
             let pos = cost::place(predicted, array.len(), n - 1 - i, end_slot);
             stats.record(predicted, pos);
             // The refit reads the same sample of keys as the rank fit.

@@ -35,6 +35,29 @@ fn base_for(lo: u64, hi: u64) -> u64 {
     }
 }
 
+/// Bounds above this are capped by [`clamp_to_index`]: far beyond any slot
+/// or child array, and exactly representable in `f64`.
+const MAX_INDEX: usize = 1 << 53;
+
+/// The prediction `p` clamped to `lo..=hi` and truncated to an index; NaN
+/// goes to `lo`. Every model prediction ends here: `LinearModel::predict`
+/// and the placement loop of `DataNode::build`.
+#[inline(always)]
+pub(crate) fn clamp_to_index(p: f64, lo: usize, hi: usize) -> usize {
+    let lo = lo.min(MAX_INDEX) as f64;
+    let hi = hi.min(MAX_INDEX) as f64;
+    // Clamp in floating point first (NaN fails `p > lo`); each comparison
+    // compiles to one max or min instruction.
+    let clamped = if p > lo { p } else { lo };
+    let clamped = if clamped < hi { clamped } else { hi };
+    // SAFETY: `clamped` is `p`, `lo` or `hi`, not NaN, and within
+    // `0.0..=2^53` because both bounds were capped at 2^53, so its integer
+    // part fits in an i64, which is what `to_int_unchecked` requires. The
+    // checked `as` conversion would add saturation code to every prediction
+    // of every lookup.
+    unsafe { clamped.to_int_unchecked::<i64>() as usize }
+}
+
 impl LinearModel {
     /// A model that sends every key to position 0.
     pub const ZERO: LinearModel = LinearModel {
@@ -52,18 +75,7 @@ impl LinearModel {
     /// The prediction clamped to `0..len` (`len > 0`). NaN goes to 0.
     #[inline(always)]
     pub fn predict(&self, t: u64, len: usize) -> usize {
-        let p = self.predict_f64(t);
-        // Clamp in floating point first (NaN fails `p > 0.0` and becomes
-        // 0); each comparison compiles to one max or min instruction.
-        let last = (len - 1) as i64 as f64;
-        let clamped = if p > 0.0 { p } else { 0.0 };
-        let clamped = if clamped < last { clamped } else { last };
-        // SAFETY: `clamped` is in `0.0..=last`, not NaN, and `last` is
-        // below 2^53, so the truncation is in range of i64 and exact for
-        // the integer part, which is what `to_int_unchecked` requires. The
-        // checked `as` conversion would add saturation code to every
-        // prediction of every lookup.
-        unsafe { clamped.to_int_unchecked::<i64>() as usize }
+        clamp_to_index(self.predict_f64(t), 0, len - 1)
     }
 
     /// Least-squares fit of position `i` against `ords[i]`, so that the
