@@ -147,10 +147,10 @@ pub(crate) fn build_subtree<K: Key, V>(
             }
             Plan::Inner { model, groups } => {
                 let fanout = groups.last().map_or(1, |g| g.slot + g.len);
-                let id = map.alloc_inner(InnerNode {
+                let id = map.alloc_inner(InnerNode::new(
                     model,
-                    children: vec![NodeRef::data(0); fanout].into_boxed_slice(),
-                });
+                    vec![NodeRef::data(0); fanout].into_boxed_slice(),
+                ));
                 let single = map.config.layout == Layout::SingleLevel;
                 let limit = max_data_keys(map);
                 for g in groups.iter().rev() {

@@ -62,6 +62,7 @@ pub(crate) fn check<K: Key, V>(map: &AlexMap<K, V>) {
         let inner = &map.inner[i];
         let fanout = inner.fanout();
         assert!(fanout.is_power_of_two(), "inner node {i} fan-out {fanout}");
+        assert!(inner.max_slot_in_step(), "inner node {i}: max_slot");
         assert!(
             inner.model.is_monotone(),
             "inner node {i} model {:?}",

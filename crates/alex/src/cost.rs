@@ -8,9 +8,9 @@
 //! child array costs `MODEL_SIZE_WEIGHT`, spread over the keys below it.
 //!
 //! The expected cost of a data node over sorted keys comes from simulating
-//! the placement the node itself performs (model prediction, then the first
-//! free slot to the right, never so far right that the remaining keys would
-//! not fit): the mean of `log2(|actual - predicted| + 1)` estimates search
+//! a placement (model prediction, then the first free slot to the right,
+//! never so far right that the remaining keys would not fit; the node itself
+//! places keys closer to their predictions, see [`place`]): the mean of `log2(|actual - predicted| + 1)` estimates search
 //! iterations, and for every run of `r` consecutive occupied slots an insert
 //! landing in it shifts about `r / 4` slots, which an insert hits with
 //! probability `r / n`: `sum(r^2) / (4 n)` expected shifts per insert.
@@ -96,12 +96,19 @@ pub(crate) fn log2_approx(x: usize) -> f64 {
 const LOG_FRAC_BITS: u32 = 20;
 
 /// Accumulates the two statistics while keys are placed left to right, in
-/// integers: this runs once per key of every bulk load and rebuild.
+/// integers: this runs for every bulk load and rebuild. Keys come one by
+/// one through [`PlacementStats::record`] (the cost model's simulation), or
+/// as search errors of a sample of keys plus the lengths of the blocks of
+/// consecutive occupied slots ([`PlacementStats::record_error`] and
+/// [`PlacementStats::record_block`], `DataNode::build`); the two are not
+/// mixed in one layout.
 #[derive(Debug)]
 pub(crate) struct PlacementStats {
     /// Sum of `log2_approx(error + 1)` in fixed point (`LOG_FRAC_BITS`):
     /// each term is below 2^(6 + 20), so 2^30 keys stay below 2^56.
     log2_error_sum: u64,
+    /// Keys whose error `log2_error_sum` holds.
+    errors: u64,
     run_square_sum: u64,
     run: u64,
     /// Slot of the previous key plus one (`usize::MAX` before the first).
@@ -113,6 +120,7 @@ impl Default for PlacementStats {
     fn default() -> Self {
         PlacementStats {
             log2_error_sum: 0,
+            errors: 0,
             run_square_sum: 0,
             run: 0,
             next_pos: usize::MAX,
@@ -125,12 +133,7 @@ impl PlacementStats {
     /// Records a key predicted at `predicted` and placed at `actual`.
     #[inline(always)]
     pub fn record(&mut self, predicted: usize, actual: usize) {
-        let x = (predicted.abs_diff(actual) + 1) as u64;
-        // log2_approx(x) = e + (x - 2^e) / 2^e: normalise x so its top bit
-        // is bit 63; the bits below it are the fraction.
-        let e = 63 - x.leading_zeros();
-        let fraction = (x << (63 - e) << 1) >> (64 - LOG_FRAC_BITS);
-        self.log2_error_sum += (u64::from(e) << LOG_FRAC_BITS) | fraction;
+        self.record_error(predicted, actual);
         if self.next_pos == actual {
             self.run += 1;
         } else {
@@ -141,22 +144,48 @@ impl PlacementStats {
         self.keys += 1;
     }
 
+    /// Records the search error of one key (of a sample) predicted at
+    /// `predicted` and placed at `actual`.
+    #[inline(always)]
+    pub fn record_error(&mut self, predicted: usize, actual: usize) {
+        let x = (predicted.abs_diff(actual) + 1) as u64;
+        // log2_approx(x) = e + (x - 2^e) / 2^e: normalise x so its top bit
+        // is bit 63; the bits below it are the fraction.
+        let e = 63 - x.leading_zeros();
+        let fraction = (x << (63 - e) << 1) >> (64 - LOG_FRAC_BITS);
+        self.log2_error_sum += (u64::from(e) << LOG_FRAC_BITS) | fraction;
+        self.errors += 1;
+    }
+
+    /// Records a block of `len` consecutive occupied slots, bounded by gaps
+    /// or the ends of the node.
+    #[inline(always)]
+    pub fn record_block(&mut self, len: usize) {
+        self.run_square_sum += (len * len) as u64;
+        self.keys += len;
+    }
+
     /// The expected cost of the layout recorded so far.
     pub fn finish(&self) -> DataCost {
-        if self.keys == 0 {
+        if self.keys == 0 || self.errors == 0 {
             return DataCost::default();
         }
         let n = self.keys as f64;
         let squares = (self.run_square_sum + self.run * self.run) as f64;
         DataCost {
-            search_iterations: self.log2_error_sum as f64 / f64::from(1u32 << LOG_FRAC_BITS) / n,
+            search_iterations: self.log2_error_sum as f64
+                / f64::from(1u32 << LOG_FRAC_BITS)
+                / self.errors as f64,
             shifts: squares / (4.0 * n),
         }
     }
 }
 
-/// The placement every data node uses: the model's slot, moved right to the
-/// first free slot, and left if needed so the keys after it still fit.
+/// The placement the cost model simulates: the model's slot, moved right to
+/// the first free slot, and left if needed so the keys after it still fit.
+/// `DataNode::build` places keys by an isotonic fit instead, which spreads
+/// crowds to both sides of their predictions; this simpler rule is cheaper
+/// to simulate and overstates how far keys sit from their predictions.
 #[inline(always)]
 pub(crate) fn place(
     predicted: usize,

@@ -7,7 +7,7 @@
 //! fan-out doubles every block. The node knows nothing of what its children
 //! hold.
 
-use crate::model::LinearModel;
+use crate::model::{LinearModel, MAX_INDEX};
 
 /// A child reference: an index into the data-node arena (top bit set) or
 /// the inner-node arena.
@@ -40,10 +40,38 @@ impl NodeRef {
 #[derive(Debug, Clone)]
 pub(crate) struct InnerNode {
     pub model: LinearModel,
+    /// The child slots. Their number changes only through `new`,
+    /// `set_children` and `double`, which keep `max_slot` in step.
     pub children: Box<[NodeRef]>,
+    /// The last slot index as `f64` (capped at 2^53, 0 when there are no
+    /// slots): the upper clamp of routing, kept so lookups do not convert it.
+    max_slot: f64,
+}
+
+/// `InnerNode::max_slot` of a node with `fanout` slots.
+fn max_slot_of(fanout: usize) -> f64 {
+    fanout.saturating_sub(1).min(MAX_INDEX) as f64
 }
 
 impl InnerNode {
+    pub fn new(model: LinearModel, children: Box<[NodeRef]>) -> InnerNode {
+        InnerNode {
+            model,
+            max_slot: max_slot_of(children.len()),
+            children,
+        }
+    }
+
+    /// Replaces the child slots (their number may change).
+    pub fn set_children(&mut self, children: Box<[NodeRef]>) {
+        self.max_slot = max_slot_of(children.len());
+        self.children = children;
+    }
+
+    /// Whether `max_slot` matches the number of slots (for `check`).
+    pub fn max_slot_in_step(&self) -> bool {
+        self.max_slot == max_slot_of(self.children.len())
+    }
     #[inline(always)]
     pub fn fanout(&self) -> usize {
         self.children.len()
@@ -52,7 +80,9 @@ impl InnerNode {
     /// The slot a key image routes to.
     #[inline(always)]
     pub fn slot_for(&self, t: u64) -> usize {
-        self.model.predict(t, self.children.len())
+        let slot = self.model.predict_clamped(t, self.max_slot);
+        debug_assert_eq!(slot, self.model.predict(t, self.children.len()));
+        slot
     }
 
     /// The aligned block `(start, len)` that the child in slot `slot`
@@ -80,7 +110,7 @@ impl InnerNode {
     /// Doubles the fan-out: every block doubles, every key keeps its child.
     pub fn double(&mut self) {
         let doubled: Box<[NodeRef]> = self.children.iter().flat_map(|&c| [c, c]).collect();
-        self.children = doubled;
+        self.set_children(doubled);
         self.model = self.model.scaled(2.0);
     }
 }

@@ -201,6 +201,17 @@ impl Key for f32 {
     }
 }
 
+/// `a - b` as an `f64` for `a` within 2^63 of `b` either way: the wrapped
+/// difference read as `i64` (two instructions), equal to
+/// [`ordered_distance`] there. A data node's keys all lie within 2^63 of
+/// its model's base (the first key, or the midpoint of spans of 2^63 or
+/// more), so building a node can use it; a lookup may too, as any start
+/// slot gives the same answer. Not monotone beyond that range.
+#[inline(always)]
+pub(crate) fn near_distance(a: u64, b: u64) -> f64 {
+    a.wrapping_sub(b) as i64 as f64
+}
+
 /// The signed distance `a - b` between two ordered images, as an `f64`.
 ///
 /// Exact when the distance is below 2^53, correctly rounded otherwise, and

@@ -500,10 +500,7 @@ impl<K: Key, V> AlexMap<K, V> {
     }
 
     pub(crate) fn free_inner_node(&mut self, i: u32) {
-        self.inner[i as usize] = InnerNode {
-            model: model::LinearModel::ZERO,
-            children: Box::new([]),
-        };
+        self.inner[i as usize] = InnerNode::new(model::LinearModel::ZERO, Box::new([]));
         self.free_inner.push(i);
     }
 }

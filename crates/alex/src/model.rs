@@ -37,7 +37,7 @@ fn base_for(lo: u64, hi: u64) -> u64 {
 
 /// Bounds above this are capped by [`clamp_to_index`]: far beyond any slot
 /// or child array, and exactly representable in `f64`.
-const MAX_INDEX: usize = 1 << 53;
+pub(crate) const MAX_INDEX: usize = 1 << 53;
 
 /// The prediction `p` clamped to `lo..=hi` and truncated to an index; NaN
 /// goes to `lo`. Every model prediction ends here: `LinearModel::predict`
@@ -76,6 +76,21 @@ impl LinearModel {
     #[inline(always)]
     pub fn predict(&self, t: u64, len: usize) -> usize {
         clamp_to_index(self.predict_f64(t), 0, len - 1)
+    }
+
+    /// `predict(t, len)` for a caller that keeps `max = (len - 1).min(MAX_INDEX) as f64`
+    /// at hand: the same value, without converting the bound.
+    #[inline(always)]
+    pub fn predict_clamped(&self, t: u64, max: f64) -> usize {
+        debug_assert!((0.0..=MAX_INDEX as f64).contains(&max));
+        let p = self.predict_f64(t);
+        let p = if p > 0.0 { p } else { 0.0 };
+        let p = if p < max { p } else { max };
+        // SAFETY: `p` is `0.0`, `max` or a value between them, not NaN. The
+        // `max` a caller passes is an index capped at 2^53 (the inner
+        // node's `max_slot`, which `check` verifies), so the integer part
+        // fits in an i64, which is what `to_int_unchecked` requires.
+        unsafe { p.to_int_unchecked::<i64>() as usize }
     }
 
     /// Least-squares fit of position `i` against `ords[i]`, so that the

@@ -473,7 +473,7 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> b
         let node = &mut map.inner[root];
         let mut children = node.children.to_vec();
         children.resize(wanted, NodeRef::data(0));
-        node.children = children.into_boxed_slice();
+        node.set_children(children.into_boxed_slice());
         let mut blocks = Vec::new();
         let mut size = fanout;
         while size < wanted {
@@ -491,10 +491,7 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> b
         };
         let mut children = vec![NodeRef::data(0); new_fanout];
         children[old_slot] = map.root;
-        let id = map.alloc_inner(InnerNode {
-            model,
-            children: children.into_boxed_slice(),
-        });
+        let id = map.alloc_inner(InnerNode::new(model, children.into_boxed_slice()));
         map.root = NodeRef::inner(id);
         let mut blocks = Vec::new();
         match side {
