@@ -10,10 +10,11 @@
 //! The expected cost of a data node over sorted keys comes from simulating
 //! a placement (model prediction, then the first free slot to the right,
 //! never so far right that the remaining keys would not fit; the node itself
-//! places keys closer to their predictions, see [`place`]): the mean of `log2(|actual - predicted| + 1)` estimates search
-//! iterations, and for every run of `r` consecutive occupied slots an insert
-//! landing in it shifts about `r / 4` slots, which an insert hits with
-//! probability `r / n`: `sum(r^2) / (4 n)` expected shifts per insert.
+//! places keys closer to their predictions, see [`place`]): the mean of
+//! `log2(|actual - predicted| + 1)` estimates search iterations, and for
+//! every run of `r` consecutive occupied slots an insert landing in it
+//! shifts about `r / 4` slots, which an insert hits with probability
+//! `r / n`: `sum(r^2) / (4 n)` expected shifts per insert.
 
 use crate::model::LinearModel;
 

@@ -18,7 +18,7 @@ use core::mem::{self, MaybeUninit};
 
 use crate::cost::{self, DataCost, NodeCounters, PlacementStats};
 use crate::key::{near_distance, Key};
-use crate::model::{clamp_to_index, LinearModel};
+use crate::model::{clamp_below, clamp_to_index, max_index_of, LinearModel};
 use crate::simd;
 
 /// `find` compares the key with every slot from `WINDOW_LEFT` slots before
@@ -143,11 +143,6 @@ pub(crate) struct DataNode<K: Key, V> {
     pub counters: NodeCounters,
 }
 
-/// `DataNode::max_pos` of a node with `slots` slots.
-pub(crate) fn max_pos_of(slots: usize) -> f64 {
-    (slots - 1).min(crate::model::MAX_INDEX) as f64
-}
-
 /// Slot offsets for keys `ords` placed by `model` in slots
 /// `first_slot..end_slot`, as runs `(offset, count)` in key order: key `i`
 /// goes to slot `i + offset` of its run. The runs are computed here; the
@@ -160,8 +155,8 @@ pub(crate) fn max_pos_of(slots: usize) -> f64 {
 /// while a run's mean falls below the one before it. Each run then takes
 /// its mean rounded and clamped to `first_slot..=end_slot - n` (the same as
 /// clamping, then rounding), which keeps `r` non-decreasing and every slot
-/// in range. A crowd of keys thus spreads
-/// around its predictions, half of it left, rather than all to the right.
+/// in range. A crowd of keys thus spreads around its predictions, half of
+/// it left, rather than all to the right.
 fn isotonic_offsets(
     ords: &[u64],
     model: &LinearModel,
@@ -176,8 +171,8 @@ fn isotonic_offsets(
     runs.push((f64::MIN, 1.0));
     let mut rank = 0.0f64;
     for &t in ords {
-        // The keys lie within 2^63 of the model's base (`near_distance`).
-        let wish = model.slope * near_distance(t, model.base) + model.intercept - rank;
+        // The keys lie within 2^63 of the model's base.
+        let wish = model.predict_near_f64(t) - rank;
         rank += 1.0;
         let (mut sum, mut count) = (wish, 1.0f64);
         // Merge while the previous run's mean exceeds this one's (never the
@@ -284,11 +279,10 @@ impl<K: Key, V> DataNode<K, V> {
                 // The statistics' search errors and the refit read the same
                 // sample of keys as the rank fit.
                 if until_sample == 0 {
-                    let d = near_distance(ords[i], model.base);
                     let predicted =
-                        clamp_to_index(model.slope * d + model.intercept, first_slot, end_slot - 1);
+                        clamp_to_index(model.predict_near_f64(ords[i]), first_slot, end_slot - 1);
                     stats.record_error(predicted, pos);
-                    refit.add(d, pos as f64);
+                    refit.add(near_distance(ords[i], model.base), pos as f64);
                     until_sample = stride;
                 }
                 until_sample -= 1;
@@ -321,7 +315,7 @@ impl<K: Key, V> DataNode<K, V> {
         let model = refit.fit(model).shifted(0.5);
         DataNode {
             model,
-            max_pos: max_pos_of(slots),
+            max_pos: max_index_of(slots),
             slots: array.into_boxed_slice(),
             bitmap,
             num_keys: n,
@@ -446,18 +440,8 @@ impl<K: Key, V> DataNode<K, V> {
     /// farther away only starts its search at a worse slot, and any start
     /// gives the same answer.
     #[inline(always)]
-    pub(crate) fn find_start(&self, t: u64) -> usize {
-        let m = &self.model;
-        let d = near_distance(t, m.base);
-        let p = m.slope * d + m.intercept;
-        // NaN fails `p > 0.0`; each comparison compiles to a max or min.
-        let p = if p > 0.0 { p } else { 0.0 };
-        let p = if p < self.max_pos { p } else { self.max_pos };
-        // SAFETY: `p` is within `0.0..=max_pos` and not NaN, and `build`
-        // sets `max_pos` to the last slot index capped at 2^53 (`check`
-        // verifies it), so its integer part fits in an i64, which is what
-        // `to_int_unchecked` requires.
-        unsafe { p.to_int_unchecked::<i64>() as usize }
+    fn find_start(&self, t: u64) -> usize {
+        clamp_below(self.model.predict_near_f64(t), self.max_pos)
     }
 
     /// The occupied slot holding `t`, if any.
@@ -472,11 +456,10 @@ impl<K: Key, V> DataNode<K, V> {
         // for a good share of lookups once the slot's cache miss returns,
         // and each misprediction discards the independent lookups the
         // processor had started after this one. Starts too near either end
-        // (a few per node) and MAX_KEY (which trailing gaps also hold) go to
-        // the exponential search. One comparison tests both ends, as
-        // `p < WINDOW_LEFT` wraps high.
+        // (a few per node) go to the exponential search; one comparison
+        // tests both ends, as `p < WINDOW_LEFT` wraps high.
         const WIDTH: usize = WINDOW_LEFT + WINDOW_RIGHT + 1;
-        if t == ord(K::MAX_KEY) || p.wrapping_sub(WINDOW_LEFT) >= n - (WIDTH - 1) {
+        if p.wrapping_sub(WINDOW_LEFT) >= n - (WIDTH - 1) {
             return self.find_far(p, t);
         }
         let first = p - WINDOW_LEFT;
@@ -488,6 +471,8 @@ impl<K: Key, V> DataNode<K, V> {
         }
         // Keys are non-decreasing, so the window's keys `<= t` are a prefix
         // of it. None or all of them: the answer may lie beyond the window.
+        // MAX_KEY, which trailing gaps also hold, always counts all of them
+        // (no key exceeds it), so it too goes to the exponential search.
         if at_most == 0 {
             return self.find_far(first, t);
         }
@@ -499,7 +484,7 @@ impl<K: Key, V> DataNode<K, V> {
         let k = ord(unsafe { window.get_unchecked(j) }.key);
         // `first + j` is the last slot holding a key `<= t`. Gaps copy the
         // key to their right, so if that key is `t` the slot is occupied
-        // (`t` is not MAX_KEY here).
+        // (`t` is not MAX_KEY here: a window key exceeds it).
         (k == t).then_some(first + j)
     }
 
@@ -831,7 +816,7 @@ impl<K: Key, V> DataNode<K, V> {
     pub fn check(&self) {
         let n = self.slots.len();
         assert!(n >= MIN_SLOTS, "data node with {n} slots");
-        assert_eq!(self.max_pos, max_pos_of(n), "max_pos of {n} slots");
+        assert_eq!(self.max_pos, max_index_of(n), "max_pos of {n} slots");
         assert_eq!(self.bitmap.len(), n.div_ceil(64), "bitmap length");
         let tail_bits = self.bitmap[self.bitmap.len() - 1] >> (n & 63);
         assert!(n & 63 == 0 || tail_bits == 0, "bits set past the last slot");

@@ -7,7 +7,7 @@
 //! fan-out doubles every block. The node knows nothing of what its children
 //! hold.
 
-use crate::model::{LinearModel, MAX_INDEX};
+use crate::model::{max_index_of, LinearModel};
 
 /// A child reference: an index into the data-node arena (top bit set) or
 /// the inner-node arena.
@@ -48,29 +48,24 @@ pub(crate) struct InnerNode {
     max_slot: f64,
 }
 
-/// `InnerNode::max_slot` of a node with `fanout` slots.
-fn max_slot_of(fanout: usize) -> f64 {
-    fanout.saturating_sub(1).min(MAX_INDEX) as f64
-}
-
 impl InnerNode {
     pub fn new(model: LinearModel, children: Box<[NodeRef]>) -> InnerNode {
         InnerNode {
             model,
-            max_slot: max_slot_of(children.len()),
+            max_slot: max_index_of(children.len()),
             children,
         }
     }
 
     /// Replaces the child slots (their number may change).
     pub fn set_children(&mut self, children: Box<[NodeRef]>) {
-        self.max_slot = max_slot_of(children.len());
+        self.max_slot = max_index_of(children.len());
         self.children = children;
     }
 
     /// Whether `max_slot` matches the number of slots (for `check`).
     pub fn max_slot_in_step(&self) -> bool {
-        self.max_slot == max_slot_of(self.children.len())
+        self.max_slot == max_index_of(self.children.len())
     }
     #[inline(always)]
     pub fn fanout(&self) -> usize {

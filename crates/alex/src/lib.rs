@@ -14,7 +14,7 @@
 //!
 //! The crate does no I/O and has no dependencies. `unsafe` is confined to
 //! `data_node.rs`, where slots hold values only where the bitmap says so,
-//! and to one float-to-integer conversion of a clamped prediction in
+//! and to the two float-to-integer conversions of clamped predictions in
 //! `model.rs`.
 #![deny(unsafe_code)]
 

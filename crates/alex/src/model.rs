@@ -12,7 +12,7 @@
 //! truncation, clamping) is monotone. Two keys in order are therefore never
 //! routed to children out of order, whatever rounding does.
 
-use crate::key::ordered_distance;
+use crate::key::{near_distance, ordered_distance};
 
 /// `position = slope * (t - base) + intercept`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,11 +37,12 @@ fn base_for(lo: u64, hi: u64) -> u64 {
 
 /// Bounds above this are capped by [`clamp_to_index`]: far beyond any slot
 /// or child array, and exactly representable in `f64`.
-pub(crate) const MAX_INDEX: usize = 1 << 53;
+const MAX_INDEX: usize = 1 << 53;
 
 /// The prediction `p` clamped to `lo..=hi` and truncated to an index; NaN
-/// goes to `lo`. Every model prediction ends here: `LinearModel::predict`
-/// and the placement loop of `DataNode::build`.
+/// goes to `lo`. Predictions against a bound the caller has not kept as
+/// `f64` end here (`LinearModel::predict`, the placement of
+/// `DataNode::build`); those against a kept bound end in [`clamp_below`].
 #[inline(always)]
 pub(crate) fn clamp_to_index(p: f64, lo: usize, hi: usize) -> usize {
     let lo = lo.min(MAX_INDEX) as f64;
@@ -56,6 +57,28 @@ pub(crate) fn clamp_to_index(p: f64, lo: usize, hi: usize) -> usize {
     // checked `as` conversion would add saturation code to every prediction
     // of every lookup.
     unsafe { clamped.to_int_unchecked::<i64>() as usize }
+}
+
+/// The last index of `len` slots as `f64`, capped at [`MAX_INDEX`] (0 when
+/// there are none): the bound a node keeps for [`clamp_below`].
+pub(crate) fn max_index_of(len: usize) -> f64 {
+    len.saturating_sub(1).min(MAX_INDEX) as f64
+}
+
+/// The prediction `p` clamped to `0..=max` and truncated to an index; NaN
+/// goes to 0. `max` must come from [`max_index_of`]: the lookup paths keep
+/// it in their nodes so that they do not convert a bound on every call.
+#[inline(always)]
+pub(crate) fn clamp_below(p: f64, max: f64) -> usize {
+    debug_assert!((0.0..=MAX_INDEX as f64).contains(&max));
+    // NaN fails `p > 0.0`; each comparison compiles to one max or min.
+    let p = if p > 0.0 { p } else { 0.0 };
+    let p = if p < max { p } else { max };
+    // SAFETY: `p` is `0.0`, `max` or a value between them, not NaN, and
+    // `max` is an index capped at 2^53 (`max_index_of`; the nodes' copies
+    // are verified by `check`), so the integer part fits in an i64, which
+    // is what `to_int_unchecked` requires.
+    unsafe { p.to_int_unchecked::<i64>() as usize }
 }
 
 impl LinearModel {
@@ -78,19 +101,20 @@ impl LinearModel {
         clamp_to_index(self.predict_f64(t), 0, len - 1)
     }
 
-    /// `predict(t, len)` for a caller that keeps `max = (len - 1).min(MAX_INDEX) as f64`
+    /// `predict(t, len)` for a caller that keeps `max = max_index_of(len)`
     /// at hand: the same value, without converting the bound.
     #[inline(always)]
     pub fn predict_clamped(&self, t: u64, max: f64) -> usize {
-        debug_assert!((0.0..=MAX_INDEX as f64).contains(&max));
-        let p = self.predict_f64(t);
-        let p = if p > 0.0 { p } else { 0.0 };
-        let p = if p < max { p } else { max };
-        // SAFETY: `p` is `0.0`, `max` or a value between them, not NaN. The
-        // `max` a caller passes is an index capped at 2^53 (the inner
-        // node's `max_slot`, which `check` verifies), so the integer part
-        // fits in an i64, which is what `to_int_unchecked` requires.
-        unsafe { p.to_int_unchecked::<i64>() as usize }
+        clamp_below(self.predict_f64(t), max)
+    }
+
+    /// The unclamped prediction with the distance taken by
+    /// [`near_distance`]: equal to [`LinearModel::predict_f64`] for `t`
+    /// within 2^63 of the base, as every key of the data node this model
+    /// places is.
+    #[inline(always)]
+    pub fn predict_near_f64(&self, t: u64) -> f64 {
+        self.slope * near_distance(t, self.base) + self.intercept
     }
 
     /// Least-squares fit of position `i` against `ords[i]`, so that the

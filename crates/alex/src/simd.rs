@@ -11,10 +11,12 @@
 //! branch-free window of 8 slots around the prediction, tried before the
 //! exponential search, made lookups slower (about 140 ns against 100 ns),
 //! because it touches two or three cache lines where the exponential search
-//! from an accurate prediction touches one. Measured again on 2026-11-30,
-//! against the short walk that `DataNode::find` now does first: an 8-slot
-//! window and a count over the predicted slot's 4-slot cache line were both
-//! slower than the walk.
+//! from an accurate prediction touches one. Measured again on 2026-11-30
+//! against a short walk from the prediction: an 8-slot window and a count
+//! over the predicted slot's 4-slot cache line were both slower. Once bulk
+//! loads placed keys on both sides of their predictions, a 5-slot window
+//! (two lines) beat the walk; `DataNode::find` now counts over it, and this
+//! search serves the keys outside it.
 
 use crate::data_node::Slot;
 use crate::key::Key;
