@@ -117,6 +117,8 @@ pub(crate) fn build_subtree<K: Key, V>(
         mode: root_mode,
     }];
     let mut root_ref = None;
+    // Working memory of `DataNode::build`, reused across the nodes.
+    let mut scratch = Vec::new();
     let mut head = NO_NODE;
     let mut tail = NO_NODE;
     while let Some(task) = stack.pop() {
@@ -134,6 +136,7 @@ pub(crate) fn build_subtree<K: Key, V>(
                     keys,
                     slots,
                     Placement::Even,
+                    &mut scratch,
                 );
                 node.prev = tail;
                 let id = map.alloc_data(node);

@@ -393,8 +393,9 @@ impl<K: Key, V> AlexMap<K, V> {
         ords: &[u64],
         slots: usize,
         placement: data_node::Placement,
+        scratch: &mut Vec<(i64, i64)>,
     ) -> DataNode<K, V> {
-        let mut node = DataNode::build(pairs, ords, slots, placement);
+        let mut node = DataNode::build(pairs, ords, slots, placement, scratch);
         node.set_limit(self.config.max_density, self.config.max_keys_per_data_node);
         node
     }

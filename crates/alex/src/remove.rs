@@ -90,7 +90,7 @@ fn merge_buddies<K: Key, V>(
     let slots = bulk_load::slots_for(map, pairs.len());
     let prev = map.data[left].prev;
     let next = map.data[right].next;
-    let mut node = map.build_data(pairs, &ords, slots, Placement::Even);
+    let mut node = map.build_data(pairs, &ords, slots, Placement::Even, &mut Vec::new());
     node.prev = prev;
     node.next = next;
     map.data[left] = node;

@@ -147,7 +147,7 @@ pub(crate) fn rebuild<K: Key, V>(
     }
     let ords: Vec<u64> = pairs.iter().map(|(k, _)| k.to_ordered()).collect();
     let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
-    let mut node = map.build_data(pairs, &ords, slots, placement);
+    let mut node = map.build_data(pairs, &ords, slots, placement, &mut Vec::new());
     if ords.len() + 1 >= node.limit() {
         // Could not split to get under the configured limit: let the node
         // hold more, bounded by its slots, so the insert can proceed.
@@ -308,8 +308,9 @@ fn split_sideways<K: Key, V>(
     };
     let (ls, lp) = layout_for(map, left.len() + 1, left_pattern);
     let (rs, rp) = layout_for(map, right.len() + 1, right_pattern);
-    let mut left_node = map.build_data(left, &left_ords, ls, lp);
-    let mut right_node = map.build_data(right, &right_ords, rs, rp);
+    let mut scratch = Vec::new();
+    let mut left_node = map.build_data(left, &left_ords, ls, lp, &mut scratch);
+    let mut right_node = map.build_data(right, &right_ords, rs, rp, &mut scratch);
     left_node.prev = prev;
     right_node.next = next;
     let right_id = map.alloc_data(right_node);
@@ -583,7 +584,7 @@ fn extract_edge<K: Key, V>(
         let whole_node_moved = kept.is_empty();
         let slots = bulk_load::slots_for(map, kept.len());
         let ords: Vec<u64> = kept.iter().map(|(k, _)| k.to_ordered()).collect();
-        let mut node = map.build_data(kept, &ords, slots, Placement::Even);
+        let mut node = map.build_data(kept, &ords, slots, Placement::Even, &mut Vec::new());
         node.prev = prev;
         node.next = next;
         map.data[leaf] = node;
@@ -613,6 +614,7 @@ fn fill_blocks<K: Key, V>(
     let ords: Vec<u64> = moved.iter().map(|(k, _)| k.to_ordered()).collect();
     let mut pairs = moved.into_iter();
     let mut ids = Vec::with_capacity(blocks.len());
+    let mut scratch = Vec::new();
     let mut lo = 0;
     for (b, &(start, len)) in blocks.iter().enumerate() {
         let hi = if b + 1 == blocks.len() {
@@ -631,7 +633,13 @@ fn fill_blocks<K: Key, V>(
             _ => EdgePattern::Spread,
         };
         let (slots, placement) = layout_for(map, keys.len() + 1, pattern);
-        let node = map.build_data(pairs.by_ref().take(keys.len()), keys, slots, placement);
+        let node = map.build_data(
+            pairs.by_ref().take(keys.len()),
+            keys,
+            slots,
+            placement,
+            &mut scratch,
+        );
         let id = map.alloc_data(node);
         map.inner[root].children[start..start + len].fill(NodeRef::data(id));
         ids.push(id);
