@@ -18,7 +18,7 @@ use core::mem::{self, MaybeUninit};
 
 use crate::cost::{self, DataCost, NodeCounters, PlacementStats};
 use crate::key::{near_distance, Key};
-use crate::model::{clamp_below, clamp_to_index, max_index_of, LinearModel};
+use crate::model::{clamp_below, max_index_of, LinearModel};
 use crate::simd;
 
 /// `find` compares the key with every slot from `WINDOW_LEFT` slots before
@@ -124,6 +124,9 @@ impl RefitSums {
     }
 }
 
+// The fields `find` reads (model, `max_pos`, slots) come first, and a node
+// starts a cache line, so a lookup reads one line of the header.
+#[repr(C, align(64))]
 pub(crate) struct DataNode<K: Key, V> {
     pub model: LinearModel,
     /// The last slot index as `f64`, capped at 2^53: the upper clamp of
@@ -233,6 +236,26 @@ fn isotonic_runs(
     }
 }
 
+/// Keys at most on which `DataNode::build` chooses its lookup model and
+/// estimates its search cost.
+const CHOICE_SAMPLE_KEYS: usize = 512;
+
+/// What looking up the sampled `(image, slot)` pairs costs with `model`,
+/// in the units of `find`: nothing for a key its window settles (from two
+/// slots before the clamped prediction to one after), the exponential
+/// search's steps for any other.
+fn lookup_cost(sample: &[(i64, i64)], model: &LinearModel, max_pos: f64) -> u64 {
+    let mut cost = 0;
+    for &(t, pos) in sample {
+        let start = clamp_below(model.predict_near_f64(t as u64), max_pos) as i64;
+        let e = pos - start;
+        if !(-(WINDOW_LEFT as i64)..WINDOW_RIGHT as i64).contains(&e) {
+            cost += u64::from(1 + 64 - e.unsigned_abs().leading_zeros());
+        }
+    }
+    cost
+}
+
 #[inline(always)]
 fn ord<K: Key>(k: K) -> u64 {
     k.to_ordered()
@@ -303,16 +326,20 @@ impl<K: Key, V> DataNode<K, V> {
         // the next free slot instead builds long runs of keys displaced one
         // way, which lookups would have to search past.
         isotonic_runs(ords, &model, first_slot, end_slot, scratch);
+        let runs = scratch.len();
         let mut stats = PlacementStats::default();
         let mut refit = RefitSums::default();
         let mut pairs = pairs.into_iter();
         let mut until_sample = 0;
+        let choice_step = n.div_ceil(stride).div_ceil(CHOICE_SAMPLE_KEYS).max(1);
+        let mut until_choice = 0;
         let mut i = 0;
         // Length of the block of consecutive occupied slots being written.
         let mut block = 0;
-        for &(offset, count) in scratch.iter() {
+        for r in 0..runs {
             // Both are in range: offsets within `first_slot..=end_slot - n`,
             // counts at most `n`.
+            let (offset, count) = scratch[r];
             let (offset, count) = (offset as usize, count as usize);
             let start = i + offset;
             debug_assert!(start >= array.len() && start + count <= end_slot);
@@ -326,13 +353,16 @@ impl<K: Key, V> DataNode<K, V> {
                     .next()
                     .expect("DataNode::build: fewer pairs than keys");
                 debug_assert_eq!(ord(key), ords[i]);
-                // The statistics' search errors and the refit read the same
-                // sample of keys as the rank fit.
+                // The refit reads the same sample of keys as the rank fit;
+                // every `choice_step`-th of them is kept after the runs, as
+                // (image, slot), for the choice of model below.
                 if until_sample == 0 {
-                    let predicted =
-                        clamp_to_index(model.predict_near_f64(ords[i]), first_slot, end_slot - 1);
-                    stats.record_error(predicted, pos);
                     refit.add(near_distance(ords[i], model.base), pos as f64);
+                    if until_choice == 0 {
+                        scratch.push((ords[i] as i64, pos as i64));
+                        until_choice = choice_step;
+                    }
+                    until_choice -= 1;
                     until_sample = stride;
                 }
                 until_sample -= 1;
@@ -358,18 +388,41 @@ impl<K: Key, V> DataNode<K, V> {
             key: K::MAX_KEY,
             val: MaybeUninit::uninit(),
         });
-        // A line fitted to where the keys went predicts them better than
-        // the placing model where keys crowd. It moves up one slot: keys sit
-        // at rounded predictions and `predict` truncates (half a slot), and
-        // `find`'s window settles keys from two slots before its start to
-        // one after (a key in the last slot of the window counts all five
-        // and goes to the far search), so its centre lies half a slot
-        // before the start (the other half). With half a slot, 17.9% of
-        // lookups in a 10M-key map went to the far search; with one, 16.2%.
-        let model = refit.fit(model).shifted(1.0);
+        // A line fitted to where the keys went usually predicts them better
+        // than the placing model, where keys crowd. Where the keys' order
+        // statistics curve (the tail of a skewed distribution), the crowd
+        // at one end pulls the least-squares refit away from the many keys
+        // that sit where the placing model put them: a 48K-key node of the
+        // lognormal tail had most keys 512-2047 slots from the refit and
+        // under 8 from the placing model. So both are priced on the sample
+        // by what a lookup pays, and the cheaper is kept.
+        //
+        // Either moves up one slot: keys sit at rounded predictions and
+        // `predict` truncates (half a slot), and `find`'s window settles
+        // keys from two slots before its start to one after (a key in the
+        // last slot of the window counts all five and goes to the far
+        // search), so its centre lies half a slot before the start (the
+        // other half). With half a slot, 17.9% of lookups in a 10M-key map
+        // went to the far search; with one, 16.2%.
+        let placing = model.shifted(1.0);
+        let refitted = refit.fit(model).shifted(1.0);
+        let max_pos = max_index_of(slots);
+        let sample = &scratch[runs..];
+        let model =
+            if lookup_cost(sample, &refitted, max_pos) <= lookup_cost(sample, &placing, max_pos) {
+                refitted
+            } else {
+                placing
+            };
+        for &(t, pos) in sample {
+            stats.record_error(
+                clamp_below(model.predict_near_f64(t as u64), max_pos),
+                pos as usize,
+            );
+        }
         DataNode {
             model,
-            max_pos: max_index_of(slots),
+            max_pos,
             slots: array.into_boxed_slice(),
             bitmap,
             num_keys: n,
@@ -496,6 +549,16 @@ impl<K: Key, V> DataNode<K, V> {
     #[inline(always)]
     fn find_start(&self, t: u64) -> usize {
         clamp_below(self.model.predict_near_f64(t), self.max_pos)
+    }
+
+    /// How many keys sit more than `distance` slots from where lookups
+    /// start for them.
+    #[cfg(test)]
+    pub fn keys_farther_than(&self, distance: usize) -> usize {
+        (0..self.slots.len())
+            .filter(|&i| self.occupied(i))
+            .filter(|&i| i.abs_diff(self.find_start(ord(*self.key_at(i)))) > distance)
+            .count()
     }
 
     /// The occupied slot holding `t`, if any.
@@ -951,6 +1014,19 @@ impl<K: Key, V: Clone> Clone for DataNode<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_layout_is_as_documented() {
+        // docs/design.md, "Header layout": one cache line holds what a lookup
+        // reads.
+        assert_eq!(core::mem::size_of::<DataNode<u64, u64>>(), 192);
+        assert_eq!(core::mem::align_of::<DataNode<u64, u64>>(), 64);
+        assert_eq!(core::mem::size_of::<crate::inner_node::InnerNode>(), 64);
+        let node = DataNode::<u64, u64>::empty(8);
+        let start = &node as *const _ as usize;
+        let slots = &node.slots as *const _ as usize;
+        assert!(slots + core::mem::size_of_val(&node.slots) - start <= 64);
+    }
     use std::collections::BTreeMap;
 
     fn node_of(keys: &[u64], slots: usize) -> DataNode<u64, u64> {

@@ -37,7 +37,9 @@ impl NodeRef {
     }
 }
 
+// A node starts a cache line, so routing reads one line of it.
 #[derive(Debug, Clone)]
+#[repr(C, align(64))]
 pub(crate) struct InnerNode {
     pub model: LinearModel,
     /// The child slots. Their number changes only through `new`,
