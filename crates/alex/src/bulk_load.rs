@@ -20,6 +20,7 @@ use crate::config::Layout;
 use crate::cost::{self, NODE_LOOKUP_WEIGHT};
 use crate::data_node::{DataNode, Placement, MIN_SLOTS, NO_NODE};
 
+use crate::images::{Images, PairImages};
 use crate::inner_node::{InnerNode, NodeRef};
 use crate::key::Key;
 use crate::model::LinearModel;
@@ -92,18 +93,16 @@ pub(crate) fn max_data_keys<K: Key, V>(map: &AlexMap<K, V>) -> usize {
         .map_or(by_slots, |m| by_slots.min(m))
 }
 
-/// Builds a subtree over `pairs` (sorted, distinct, with images `ords`).
-/// `total_keys` is the size of the whole map, which weighs inner nodes'
-/// child arrays in the cost.
+/// Builds a subtree over `pairs` (sorted, distinct). `total_keys` is the
+/// size of the whole map, which weighs inner nodes' child arrays in the
+/// cost.
 pub(crate) fn build_subtree<K: Key, V>(
     map: &mut AlexMap<K, V>,
     pairs: Vec<(K, V)>,
-    ords: &[u64],
     root: Root,
     total_keys: usize,
 ) -> Built {
-    assert_eq!(pairs.len(), ords.len());
-    let n = ords.len();
+    let n = pairs.len();
     let mut pairs = pairs.into_iter();
     let root_mode = match root {
         Root::Free if map.config.layout == Layout::SingleLevel && n >= 2 => Mode::Inner(None),
@@ -121,8 +120,13 @@ pub(crate) fn build_subtree<K: Key, V>(
     let mut scratch = Vec::new();
     let mut head = NO_NODE;
     let mut tail = NO_NODE;
+    // Tasks run depth first, left to right, and each data node consumes its
+    // keys' pairs, so the pairs not yet consumed start at the popped task's
+    // first key: planning and laying out read the keys from them in place.
+    let mut consumed = 0;
     while let Some(task) = stack.pop() {
-        let keys = &ords[task.lo..task.hi];
+        debug_assert_eq!(consumed, task.lo);
+        let keys = PairImages(&pairs.as_slice()[..task.hi - task.lo]);
         let plan = match task.mode {
             Mode::Data => Plan::Data,
             Mode::Free(model) => plan_node(map, keys, total_keys, true, model),
@@ -130,14 +134,11 @@ pub(crate) fn build_subtree<K: Key, V>(
         };
         let node_ref = match plan {
             Plan::Data => {
-                let slots = slots_for(map, keys.len());
-                let mut node = map.build_data(
-                    pairs.by_ref().take(keys.len()),
-                    keys,
-                    slots,
-                    Placement::Even,
-                    &mut scratch,
-                );
+                let m = keys.len();
+                let slots = slots_for(map, m);
+                let layout = DataNode::<K, V>::lay_out(keys, slots, Placement::Even, &mut scratch);
+                let mut node = map.fill_data(layout, pairs.by_ref().take(m), &mut scratch);
+                consumed += m;
                 node.prev = tail;
                 let id = map.alloc_data(node);
                 if tail == NO_NODE {
@@ -197,9 +198,9 @@ pub(crate) fn build_subtree<K: Key, V>(
 }
 
 /// Decides one node's shape.
-fn plan_node<K: Key, V>(
+fn plan_node<K: Key, V, O: Images>(
     map: &AlexMap<K, V>,
-    ords: &[u64],
+    ords: O,
     total_keys: usize,
     allow_data: bool,
     forced_unit: Option<LinearModel>,
@@ -252,7 +253,10 @@ fn plan_node<K: Key, V>(
     // lose precision; the end-point line is rebased at the first key and
     // exact).
     let within = |unit: &LinearModel| {
-        let (first, last) = (unit.predict_f64(ords[0]), unit.predict_f64(ords[n - 1]));
+        let (first, last) = (
+            unit.predict_f64(ords.at(0)),
+            unit.predict_f64(ords.at(n - 1)),
+        );
         (0.0..1.0).contains(&first) && (0.0..1.0).contains(&last) && last - first > 1e-9
     };
     let within_given = forced_unit.is_some() && within(&unit);
@@ -269,7 +273,7 @@ fn plan_node<K: Key, V>(
         // domain keep it (see below): routing them by their own line sent
         // key-order inserts one level deeper at every split (height 780
         // after 570K OSM cell ids in key order, against 19).
-        let spanning = LinearModel::spanning(ords[0], ords[n - 1], 1);
+        let spanning = LinearModel::spanning(ords.at(0), ords.at(n - 1), 1);
         let fitted = if own_unit { None } else { Some(fit_unit(ords)) };
         for candidate in fitted.into_iter().chain([spanning]) {
             let (c, d) = cheapest(&candidate, (best_cost, best_log2));
@@ -297,7 +301,7 @@ fn plan_node<K: Key, V>(
                 let fanout = 1usize << log2;
                 largest_bucket(ords, &unit.scaled(fanout as f64), fanout).min(largest_bucket(
                     ords,
-                    &LinearModel::spanning(ords[0], ords[n - 1], fanout),
+                    &LinearModel::spanning(ords.at(0), ords.at(n - 1), fanout),
                     fanout,
                 ))
             };
@@ -312,7 +316,7 @@ fn plan_node<K: Key, V>(
     if let (Layout::SingleLevel, Some(cap)) = (cfg.layout, cfg.max_keys_per_data_node) {
         // A least-squares line can clamp many keys of a skewed set into an
         // edge slot; the line through the end points never clamps.
-        let spanning = LinearModel::spanning(ords[0], ords[n - 1], fanout);
+        let spanning = LinearModel::spanning(ords.at(0), ords.at(n - 1), fanout);
         if largest_bucket(ords, &model, fanout) > cap
             && largest_bucket(ords, &spanning, fanout) < largest_bucket(ords, &model, fanout)
         {
@@ -340,7 +344,7 @@ fn plan_node<K: Key, V>(
         // The model does not separate these keys: fall back to the line
         // through the end points, which puts the first key in slot 0 and
         // the last in the last slot.
-        model = LinearModel::spanning(ords[0], ords[n - 1], fanout);
+        model = LinearModel::spanning(ords.at(0), ords.at(n - 1), fanout);
         buckets = bucket_bounds(ords, &model, fanout);
     }
     let mut merge_limit = (n / fanout).max(cost::MIN_MERGED_KEYS);
@@ -367,14 +371,14 @@ const EXPENSIVE_NODE_COST: f64 = 2.0 * NODE_LOOKUP_WEIGHT;
 const NARROW_MAX_LOG2: u32 = 10;
 
 /// A least-squares model mapping the keys onto `[0, 1)`.
-fn fit_unit(ords: &[u64]) -> LinearModel {
+fn fit_unit<O: Images>(ords: O) -> LinearModel {
     let n = ords.len();
     let stride = n.div_ceil(cost::FIT_SAMPLE_KEYS).max(1);
     LinearModel::fit_ranks_strided(ords, stride).scaled(1.0 / n as f64)
 }
 
 /// `(lo, hi)` key-index bounds of each of the `fanout` buckets.
-fn bucket_bounds(ords: &[u64], model: &LinearModel, fanout: usize) -> Vec<(usize, usize)> {
+fn bucket_bounds<O: Images>(ords: O, model: &LinearModel, fanout: usize) -> Vec<(usize, usize)> {
     // Few buckets over many keys: binary search for each boundary.
     if fanout.saturating_mul(32) < ords.len() {
         let mut bounds = Vec::with_capacity(fanout);
@@ -383,7 +387,10 @@ fn bucket_bounds(ords: &[u64], model: &LinearModel, fanout: usize) -> Vec<(usize
             let end = if b == fanout {
                 ords.len()
             } else {
-                start + ords[start..].partition_point(|&t| model.predict(t, fanout) < b)
+                start
+                    + ords
+                        .range(start, ords.len())
+                        .partition_point(|t| model.predict(t, fanout) < b)
             };
             bounds.push((start, end));
             start = end;
@@ -393,8 +400,8 @@ fn bucket_bounds(ords: &[u64], model: &LinearModel, fanout: usize) -> Vec<(usize
     let mut bounds = Vec::with_capacity(fanout);
     let mut start = 0;
     let mut bucket = 0;
-    for (i, &t) in ords.iter().enumerate() {
-        let b = model.predict(t, fanout);
+    for i in 0..ords.len() {
+        let b = model.predict(ords.at(i), fanout);
         while bucket < b {
             bounds.push((start, i));
             start = i;
@@ -409,14 +416,14 @@ fn bucket_bounds(ords: &[u64], model: &LinearModel, fanout: usize) -> Vec<(usize
     bounds
 }
 
-fn largest_bucket(ords: &[u64], model: &LinearModel, fanout: usize) -> usize {
+fn largest_bucket<O: Images>(ords: O, model: &LinearModel, fanout: usize) -> usize {
     // Predictions are monotone over sorted keys, so a bucket is a run of
     // equal predictions: one pass, no allocation, whatever the fan-out.
     let mut largest = 0;
     let mut run = 0;
     let mut current = usize::MAX;
-    for &t in ords {
-        let b = model.predict(t, fanout);
+    for i in 0..ords.len() {
+        let b = model.predict(ords.at(i), fanout);
         if b == current {
             run += 1;
         } else {
@@ -478,8 +485,8 @@ fn merge_groups(buckets: &[(usize, usize)], limit: usize) -> Vec<Group> {
 /// a data node (plus one level if it is too large to be one). Small levels
 /// are priced exactly; wide ones through the buckets of 64 keys evenly
 /// spaced by rank, which samples buckets in proportion to their keys.
-fn level_cost(
-    ords: &[u64],
+fn level_cost<O: Images>(
+    ords: O,
     model: &LinearModel,
     fanout: usize,
     limit: usize,
@@ -494,10 +501,10 @@ fn level_cost(
             // most `limit` keys, priced by a run of that size (pricing all
             // of it as one node samples it thinly and underestimates it,
             // which at high densities chose chains of 2-way levels).
-            cost::data_node_cost(&ords[lo..lo + limit], density).total(insert_fraction)
+            cost::data_node_cost(ords.range(lo, lo + limit), density).total(insert_fraction)
                 + NODE_LOOKUP_WEIGHT
         } else {
-            cost::data_node_cost(&ords[lo..hi], density).total(insert_fraction)
+            cost::data_node_cost(ords.range(lo, hi), density).total(insert_fraction)
         }
     };
     if fanout <= SAMPLES || n <= 8 * SAMPLES {
@@ -513,12 +520,12 @@ fn level_cost(
     let mut last: Option<(usize, f64)> = None;
     for s in 0..SAMPLES {
         let rank = (2 * s + 1) * n / (2 * SAMPLES);
-        let b = model.predict(ords[rank], fanout);
+        let b = model.predict(ords.at(rank), fanout);
         let c = match last {
             Some((lb, c)) if lb == b => c,
             _ => {
-                let lo = ords.partition_point(|&t| model.predict(t, fanout) < b);
-                let hi = ords.partition_point(|&t| model.predict(t, fanout) <= b);
+                let lo = ords.partition_point(|t| model.predict(t, fanout) < b);
+                let hi = ords.partition_point(|t| model.predict(t, fanout) <= b);
                 bucket_cost(lo, hi)
             }
         };
@@ -597,8 +604,8 @@ mod tests {
     #[test]
     fn bucket_bounds_cover_every_key_once() {
         let ords: Vec<u64> = (0..1000).map(|i| i * i).collect();
-        let model = fit_unit(&ords).scaled(16.0);
-        let b = bucket_bounds(&ords, &model, 16);
+        let model = fit_unit(ords.as_slice()).scaled(16.0);
+        let b = bucket_bounds(ords.as_slice(), &model, 16);
         assert_eq!(b.len(), 16);
         assert_eq!(b[0].0, 0);
         assert_eq!(b[15].1, 1000);

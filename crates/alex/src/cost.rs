@@ -16,6 +16,7 @@
 //! shifts about `r / 4` slots, which an insert hits with probability
 //! `r / n`: `sum(r^2) / (4 n)` expected shifts per insert.
 
+use crate::images::Images;
 use crate::model::LinearModel;
 
 /// Weight of one exponential-search iteration inside a data node.
@@ -218,7 +219,7 @@ pub(crate) fn place(
 /// model. So each sampled key's error is at least its distance, at full
 /// scale, from the slots its rank allows: key `r` of `n` needs `r` slots
 /// before it and `n - 1 - r` after.
-pub(crate) fn data_node_cost(ords: &[u64], density: f64) -> DataCost {
+pub(crate) fn data_node_cost<O: Images>(ords: O, density: f64) -> DataCost {
     let n = ords.len();
     if n <= 1 {
         return DataCost::default();
@@ -234,7 +235,8 @@ pub(crate) fn data_node_cost(ords: &[u64], density: f64) -> DataCost {
     let room = (full_slots - n) as i64;
     let mut stats = PlacementStats::default();
     let mut next_free = 0;
-    for (i, &t) in ords.iter().step_by(stride).enumerate() {
+    for i in 0..sample {
+        let t = ords.at(i * stride);
         let predicted = model.predict(t, slots);
         let pos = place(predicted, next_free, sample - 1 - i, slots);
         // Key `rank` may take slots `rank..=full_slots - (n - rank)`.
@@ -357,7 +359,7 @@ mod tests {
     #[test]
     fn evenly_spaced_keys_cost_nothing_to_search() {
         let ords: Vec<u64> = (0..1000).map(|i| i * 100).collect();
-        let cost = data_node_cost(&ords, 0.5);
+        let cost = data_node_cost(ords.as_slice(), 0.5);
         assert!(cost.search_iterations < 0.01, "{cost:?}");
         assert!(cost.shifts < 1.0, "{cost:?}");
     }
@@ -369,7 +371,10 @@ mod tests {
         let mut skewed: Vec<u64> = (0..500).collect();
         skewed.extend((0..500).map(|i| (1 << 40) + (i << 30)));
         let d = 0.7;
-        let (s, e) = (data_node_cost(&skewed, d), data_node_cost(&even, d));
+        let (s, e) = (
+            data_node_cost(skewed.as_slice(), d),
+            data_node_cost(even.as_slice(), d),
+        );
         assert!(s.total(1.0) > e.total(1.0) + 10.0, "{s:?} vs {e:?}");
     }
 

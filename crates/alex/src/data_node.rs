@@ -17,6 +17,7 @@
 use core::mem::{self, MaybeUninit};
 
 use crate::cost::{self, DataCost, NodeCounters, PlacementStats};
+use crate::images::Images;
 use crate::key::{near_distance, Key};
 use crate::model::{clamp_below, max_index_of, LinearModel};
 use crate::simd;
@@ -172,8 +173,8 @@ pub(crate) struct DataNode<K: Key, V> {
 /// Placing each key at the midpoint of pushing crowds right and pushing
 /// them left was three times faster, but sent 19% of the lookups of a
 /// 10M-key map past `find`'s window instead of 16%: lookups 3-8% slower.
-fn isotonic_runs(
-    ords: &[u64],
+fn isotonic_runs<O: Images>(
+    ords: O,
     model: &LinearModel,
     first_slot: usize,
     end_slot: usize,
@@ -194,9 +195,10 @@ fn isotonic_runs(
     // 2^62 by the choice of `frac`, and their products with counts below
     // 2^93.
     runs.clear();
-    let Some((&first, rest)) = ords.split_first() else {
+    if n == 0 {
         return;
-    };
+    }
+    let first = ords.at(0);
     // The keys lie within 2^63 of the model's base; `max` sends NaN to the
     // first slot.
     let wish = |t: u64| (model.predict_near_f64(t).max(lo).min(hi) * scale) as i64;
@@ -204,7 +206,8 @@ fn isotonic_runs(
     let mut len = 0usize;
     let (mut sum, mut count) = (wish(first), 1i64);
     let mut rank = 0i64;
-    for &t in rest {
+    for i in 1..n {
+        let t = ords.at(i);
         rank += one;
         let w = wish(t) - rank;
         let merge = i128::from(sum) > i128::from(w) * i128::from(count);
@@ -234,6 +237,17 @@ fn isotonic_runs(
         let offset = (2 * s + unit).div_euclid(2 * unit).clamp(min_off, max_off);
         *run = (offset as i64, run.1);
     }
+}
+
+/// What [`DataNode::lay_out`] decided for a node, besides the runs of
+/// slots it leaves in the scratch buffer.
+pub(crate) struct Layout {
+    keys: usize,
+    slots: usize,
+    /// Stride of the sample of keys the rank fit read.
+    stride: usize,
+    /// The placing model.
+    model: LinearModel,
 }
 
 /// Keys at most on which `DataNode::build` chooses its lookup model and
@@ -266,7 +280,7 @@ impl<K: Key, V> DataNode<K, V> {
     pub fn empty(slots: usize) -> Self {
         Self::build(
             core::iter::empty(),
-            &[],
+            &[] as &[u64],
             slots.max(MIN_SLOTS),
             Placement::Even,
             &mut Vec::new(),
@@ -278,16 +292,31 @@ impl<K: Key, V> DataNode<K, V> {
     ///
     /// `scratch` is working memory, passed in so that a bulk load reuses it
     /// across nodes; its contents on return are unspecified.
-    pub fn build<I>(
+    pub fn build<I, O>(
         pairs: I,
-        ords: &[u64],
+        ords: O,
         slots: usize,
         placement: Placement,
         scratch: &mut Vec<(i64, i64)>,
     ) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
+        O: Images,
     {
+        let layout = Self::lay_out(ords, slots, placement, scratch);
+        Self::fill(layout, pairs, scratch)
+    }
+
+    /// The first half of [`DataNode::build`], which reads only the key
+    /// images: fits the placing model and leaves the runs of slots in
+    /// `scratch`. A bulk load lays out a node from its pairs' keys, then
+    /// moves the pairs in with [`DataNode::fill`].
+    pub fn lay_out<O: Images>(
+        ords: O,
+        slots: usize,
+        placement: Placement,
+        scratch: &mut Vec<(i64, i64)>,
+    ) -> Layout {
         let n = ords.len();
         let slots = slots.max(n).max(MIN_SLOTS);
         let stride = n.div_ceil(cost::FIT_SAMPLE_KEYS).max(1);
@@ -308,11 +337,6 @@ impl<K: Key, V> DataNode<K, V> {
                 }
             }
         };
-        // One sequential pass writes every slot once: gaps before a key take
-        // that key (the nearest occupied slot to their right), trailing gaps
-        // take MAX_KEY.
-        let mut array: Vec<Slot<K, V>> = Vec::with_capacity(slots);
-        let mut bitmap = vec![0u64; slots.div_ceil(64)].into_boxed_slice();
         // The slots existing keys may take: reserved room stays empty even
         // when the model extrapolates an outlier into it.
         let (first_slot, end_slot) = match placement {
@@ -326,6 +350,31 @@ impl<K: Key, V> DataNode<K, V> {
         // the next free slot instead builds long runs of keys displaced one
         // way, which lookups would have to search past.
         isotonic_runs(ords, &model, first_slot, end_slot, scratch);
+        Layout {
+            keys: n,
+            slots,
+            stride,
+            model,
+        }
+    }
+
+    /// The second half of [`DataNode::build`]: moves `pairs` (the keys laid
+    /// out, in order) into the slots `layout` and `scratch` give them.
+    pub fn fill<I>(layout: Layout, pairs: I, scratch: &mut Vec<(i64, i64)>) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+    {
+        let Layout {
+            keys: n,
+            slots,
+            stride,
+            model,
+        } = layout;
+        // One sequential pass writes every slot once: gaps before a key take
+        // that key (the nearest occupied slot to their right), trailing gaps
+        // take MAX_KEY.
+        let mut array: Vec<Slot<K, V>> = Vec::with_capacity(slots);
+        let mut bitmap = vec![0u64; slots.div_ceil(64)].into_boxed_slice();
         let runs = scratch.len();
         let mut stats = PlacementStats::default();
         let mut refit = RefitSums::default();
@@ -342,7 +391,7 @@ impl<K: Key, V> DataNode<K, V> {
             let (offset, count) = scratch[r];
             let (offset, count) = (offset as usize, count as usize);
             let start = i + offset;
-            debug_assert!(start >= array.len() && start + count <= end_slot);
+            debug_assert!(start >= array.len() && start + count <= slots);
             if start > array.len() && block > 0 {
                 stats.record_block(block);
                 block = 0;
@@ -352,14 +401,15 @@ impl<K: Key, V> DataNode<K, V> {
                 let (key, value) = pairs
                     .next()
                     .expect("DataNode::build: fewer pairs than keys");
-                debug_assert_eq!(ord(key), ords[i]);
+                let t = ord(key);
+                debug_assert!(i == 0 || array.last().is_some_and(|s| ord(s.key) < t));
                 // The refit reads the same sample of keys as the rank fit;
                 // every `choice_step`-th of them is kept after the runs, as
                 // (image, slot), for the choice of model below.
                 if until_sample == 0 {
-                    refit.add(near_distance(ords[i], model.base), pos as f64);
+                    refit.add(near_distance(t, model.base), pos as f64);
                     if until_choice == 0 {
-                        scratch.push((ords[i] as i64, pos as i64));
+                        scratch.push((t as i64, pos as i64));
                         until_choice = choice_step;
                     }
                     until_choice -= 1;
@@ -1074,8 +1124,13 @@ mod tests {
                         pairs.sort_by_key(|p| p.0);
                         let ords: Vec<u64> = pairs.iter().map(|p| p.0).collect();
                         let slots = pairs.len() * 2;
-                        node =
-                            DataNode::build(pairs, &ords, slots, Placement::Even, &mut Vec::new());
+                        node = DataNode::build(
+                            pairs,
+                            ords.as_slice(),
+                            slots,
+                            Placement::Even,
+                            &mut Vec::new(),
+                        );
                         assert!(model.insert(k, v).is_none());
                     }
                 }
@@ -1108,7 +1163,7 @@ mod tests {
         let probe = values[7].clone();
         let mut node = DataNode::build(
             keys.iter().copied().zip(values),
-            &keys,
+            keys.as_slice(),
             80,
             Placement::Even,
             &mut Vec::new(),

@@ -25,6 +25,7 @@ mod cost;
 #[allow(unsafe_code)]
 mod data_node;
 mod error;
+mod images;
 mod inner_node;
 mod iter;
 mod key;
@@ -171,13 +172,13 @@ impl<K: Key, V> AlexMap<K, V> {
     ) -> Result<Self, AlexError> {
         let mut map = Self::with_config(config)?;
         let pairs: Vec<(K, V)> = pairs.into_iter().collect();
-        let mut ords = Vec::with_capacity(pairs.len());
+        let mut last = None;
         for (index, (key, _)) in pairs.iter().enumerate() {
             if !key.is_valid() {
                 return Err(AlexError::NanKey);
             }
             let t = key.to_ordered();
-            if let Some(&last) = ords.last() {
+            if let Some(last) = last {
                 if t == last {
                     return Err(AlexError::DuplicateKey { index });
                 }
@@ -185,18 +186,18 @@ impl<K: Key, V> AlexMap<K, V> {
                     return Err(AlexError::UnsortedInput { index });
                 }
             }
-            ords.push(t);
+            last = Some(t);
         }
-        map.load_sorted(pairs, &ords);
+        map.load_sorted(pairs);
         Ok(map)
     }
 
     /// Replaces the contents with sorted, distinct, validated pairs.
-    fn load_sorted(&mut self, pairs: Vec<(K, V)>, ords: &[u64]) {
+    fn load_sorted(&mut self, pairs: Vec<(K, V)>) {
         self.reset_to_empty();
         self.free_data.push(0);
         let len = pairs.len();
-        let built = bulk_load::build_subtree(self, pairs, ords, bulk_load::Root::Free, len);
+        let built = bulk_load::build_subtree(self, pairs, bulk_load::Root::Free, len);
         self.root = built.root;
         self.head = built.head;
         self.tail = built.tail;
@@ -395,7 +396,19 @@ impl<K: Key, V> AlexMap<K, V> {
         placement: data_node::Placement,
         scratch: &mut Vec<(i64, i64)>,
     ) -> DataNode<K, V> {
-        let mut node = DataNode::build(pairs, ords, slots, placement, scratch);
+        let layout = DataNode::<K, V>::lay_out(ords, slots, placement, scratch);
+        self.fill_data(layout, pairs, scratch)
+    }
+
+    /// Fills a laid-out data node (`DataNode::fill`) with this map's key
+    /// limit.
+    pub(crate) fn fill_data(
+        &self,
+        layout: data_node::Layout,
+        pairs: impl IntoIterator<Item = (K, V)>,
+        scratch: &mut Vec<(i64, i64)>,
+    ) -> DataNode<K, V> {
+        let mut node = DataNode::fill(layout, pairs, scratch);
         node.set_limit(self.config.max_density, self.config.max_keys_per_data_node);
         node
     }
@@ -544,9 +557,8 @@ impl<K: Key, V> FromIterator<(K, V)> for AlexMap<K, V> {
                 _ => deduped.push(pair),
             }
         }
-        let ords: Vec<u64> = deduped.iter().map(|(k, _)| k.to_ordered()).collect();
         let mut map = AlexMap::new();
-        map.load_sorted(deduped, &ords);
+        map.load_sorted(deduped);
         map
     }
 }

@@ -12,6 +12,7 @@
 //! truncation, clamping) is monotone. Two keys in order are therefore never
 //! routed to children out of order, whatever rounding does.
 
+use crate::images::Images;
 use crate::key::{near_distance, ordered_distance};
 
 /// `position = slope * (t - base) + intercept`.
@@ -128,19 +129,19 @@ impl LinearModel {
     /// Like [`LinearModel::fit_ranks`] but reading every `stride`-th key
     /// only (an approximate fit of large inputs); the result still predicts
     /// ranks in the full `ords`.
-    pub fn fit_ranks_strided(ords: &[u64], stride: usize) -> LinearModel {
+    pub fn fit_ranks_strided<O: Images>(ords: O, stride: usize) -> LinearModel {
         let n = ords.len();
         if n == 0 {
             return LinearModel::ZERO;
         }
-        if n == 1 || ords[n - 1] == ords[0] {
+        if n == 1 || ords.at(n - 1) == ords.at(0) {
             return LinearModel {
                 slope: 0.0,
                 intercept: 0.0,
-                base: ords[0],
+                base: ords.at(0),
             };
         }
-        let base = base_for(ords[0], ords[n - 1]);
+        let base = base_for(ords.at(0), ords.at(n - 1));
         let stride = stride.max(1);
         // Two passes (means, then centred sums) keep the fit exact enough
         // when the keys span a small range far from zero.
@@ -149,7 +150,7 @@ impl LinearModel {
         let mut sum_y = 0.0f64;
         let mut i = 0;
         while i < n {
-            sum_x += ordered_distance(ords[i], base);
+            sum_x += ordered_distance(ords.at(i), base);
             sum_y += i as f64;
             count += 1.0;
             i += stride;
@@ -160,7 +161,7 @@ impl LinearModel {
         let mut sxy = 0.0f64;
         let mut i = 0;
         while i < n {
-            let dx = ordered_distance(ords[i], base) - mean_x;
+            let dx = ordered_distance(ords.at(i), base) - mean_x;
             sxx += dx * dx;
             sxy += dx * (i as f64 - mean_y);
             i += stride;
@@ -171,7 +172,7 @@ impl LinearModel {
         }
         if slope == 0.0 {
             // Fall back to the line through the end points.
-            let span = ordered_distance(ords[n - 1], ords[0]);
+            let span = ordered_distance(ords.at(n - 1), ords.at(0));
             slope = (n - 1) as f64 / span;
         }
         let intercept = mean_y - slope * mean_x;

@@ -72,7 +72,7 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
             &node.counters,
             node.expected.total(insert_fraction),
             insert_fraction,
-            || cost::data_node_cost(ords(), density).total(insert_fraction),
+            || cost::data_node_cost(ords().as_slice(), density).total(insert_fraction),
             || {
                 let ords = ords();
                 let half = ords.len() / 2;
@@ -331,7 +331,6 @@ fn split_sideways<K: Key, V>(
 /// fan-out, which the cost model picks.
 fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<PathStep>) {
     let pairs = map.data[leaf].drain();
-    let ords: Vec<u64> = pairs.iter().map(|(k, _)| k.to_ordered()).collect();
     let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
     let (block, unit) = match parent {
         Some(step) => {
@@ -343,7 +342,7 @@ fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<Pa
         None => (None, None),
     };
     let total = map.len;
-    let built = bulk_load::build_subtree(map, pairs, &ords, Root::Inner(unit), total);
+    let built = bulk_load::build_subtree(map, pairs, Root::Inner(unit), total);
     map.data[built.head as usize].prev = prev;
     map.data[built.tail as usize].next = next;
     if prev == NO_NODE {
