@@ -261,7 +261,6 @@ fn plan_node<K: Key, V, O: Images>(
     };
     let within_given = forced_unit.is_some() && within(&unit);
     (best_cost, best_log2) = cheapest(&unit, (best_cost, best_log2));
-    let mut own_unit = forced_unit.is_none();
     if best_log2 == 0 && best_cost >= EXPENSIVE_NODE_COST && !within_given {
         // A least-squares line clamps the dense end of curved keys into its
         // first or last slot, and so does a parent's domain that these keys
@@ -274,13 +273,13 @@ fn plan_node<K: Key, V, O: Images>(
         // key-order inserts one level deeper at every split (height 780
         // after 570K OSM cell ids in key order, against 19).
         let spanning = LinearModel::spanning(ords.at(0), ords.at(n - 1), 1);
-        let fitted = if own_unit { None } else { Some(fit_unit(ords)) };
+        // Without a given domain, `unit` is already the fitted line.
+        let fitted = forced_unit.map(|_| fit_unit(ords));
         for candidate in fitted.into_iter().chain([spanning]) {
             let (c, d) = cheapest(&candidate, (best_cost, best_log2));
             if c < best_cost {
                 (best_cost, best_log2) = (c, d);
                 unit = candidate;
-                own_unit = true;
             }
         }
     }
@@ -324,7 +323,6 @@ fn plan_node<K: Key, V, O: Images>(
         }
     }
     let mut buckets = bucket_bounds(ords, &model, fanout);
-    let within_given = within_given && !own_unit;
     let one_bucket = |b: &[(usize, usize)]| b.iter().any(|&(lo, hi)| hi - lo == n);
     if within_given {
         // A parent's model is kept while the keys lie inside its domain
