@@ -387,16 +387,17 @@ impl<K: Key, V> AlexMap<K, V> {
         check::check(self)
     }
 
-    /// Builds a data node with this map's key limit.
+    /// Builds a data node over `pairs` (sorted, distinct) with this map's
+    /// key limit, reading the keys' images from the pairs themselves.
     pub(crate) fn build_data(
         &self,
-        pairs: impl IntoIterator<Item = (K, V)>,
-        ords: &[u64],
+        pairs: Vec<(K, V)>,
         slots: usize,
         placement: data_node::Placement,
         scratch: &mut Vec<(i64, i64)>,
     ) -> DataNode<K, V> {
-        let layout = DataNode::<K, V>::lay_out(ords, slots, placement, scratch);
+        let layout =
+            DataNode::<K, V>::lay_out(images::PairImages(&pairs), slots, placement, scratch);
         self.fill_data(layout, pairs, scratch)
     }
 

@@ -86,11 +86,10 @@ fn merge_buddies<K: Key, V>(
     };
     let mut pairs = map.data[left].drain();
     pairs.extend(map.data[right].drain());
-    let ords: Vec<u64> = pairs.iter().map(|(k, _)| k.to_ordered()).collect();
     let slots = bulk_load::slots_for(map, pairs.len());
     let prev = map.data[left].prev;
     let next = map.data[right].next;
-    let mut node = map.build_data(pairs, &ords, slots, Placement::Even, &mut Vec::new());
+    let mut node = map.build_data(pairs, slots, Placement::Even, &mut Vec::new());
     node.prev = prev;
     node.next = next;
     map.data[left] = node;

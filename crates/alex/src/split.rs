@@ -19,7 +19,8 @@
 use crate::bulk_load::{self, Root};
 use crate::config::Layout;
 use crate::cost::{self, EdgePattern, Resize, NODE_LOOKUP_WEIGHT};
-use crate::data_node::{NoRoom, Placement, NO_NODE};
+use crate::data_node::{DataNode, NoRoom, Placement, NO_NODE};
+use crate::images::{Images, PairImages};
 use crate::inner_node::{InnerNode, NodeRef};
 use crate::key::Key;
 use crate::{AlexMap, PathStep};
@@ -145,10 +146,10 @@ pub(crate) fn rebuild<K: Key, V>(
         pairs.extend(extra);
         pairs.sort_by_key(|(k, _)| k.to_ordered());
     }
-    let ords: Vec<u64> = pairs.iter().map(|(k, _)| k.to_ordered()).collect();
+    let keys = pairs.len();
     let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
-    let mut node = map.build_data(pairs, &ords, slots, placement, &mut Vec::new());
-    if ords.len() + 1 >= node.limit() {
+    let mut node = map.build_data(pairs, slots, placement, &mut Vec::new());
+    if keys + 1 >= node.limit() {
         // Could not split to get under the configured limit: let the node
         // hold more, bounded by its slots, so the insert can proceed.
         node.set_limit(map.config.max_density, None);
@@ -294,8 +295,6 @@ fn split_sideways<K: Key, V>(
     let right = left.split_off(cut);
     let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
 
-    let left_ords: Vec<u64> = left.iter().map(|(k, _)| k.to_ordered()).collect();
-    let right_ords: Vec<u64> = right.iter().map(|(k, _)| k.to_ordered()).collect();
     let left_pattern = if pattern == EdgePattern::Prepends {
         pattern
     } else {
@@ -309,8 +308,8 @@ fn split_sideways<K: Key, V>(
     let (ls, lp) = layout_for(map, left.len() + 1, left_pattern);
     let (rs, rp) = layout_for(map, right.len() + 1, right_pattern);
     let mut scratch = Vec::new();
-    let mut left_node = map.build_data(left, &left_ords, ls, lp, &mut scratch);
-    let mut right_node = map.build_data(right, &right_ords, rs, rp, &mut scratch);
+    let mut left_node = map.build_data(left, ls, lp, &mut scratch);
+    let mut right_node = map.build_data(right, rs, rp, &mut scratch);
     left_node.prev = prev;
     right_node.next = next;
     let right_id = map.alloc_data(right_node);
@@ -582,8 +581,7 @@ fn extract_edge<K: Key, V>(
         };
         let whole_node_moved = kept.is_empty();
         let slots = bulk_load::slots_for(map, kept.len());
-        let ords: Vec<u64> = kept.iter().map(|(k, _)| k.to_ordered()).collect();
-        let mut node = map.build_data(kept, &ords, slots, Placement::Even, &mut Vec::new());
+        let mut node = map.build_data(kept, slots, Placement::Even, &mut Vec::new());
         node.prev = prev;
         node.next = next;
         map.data[leaf] = node;
@@ -610,18 +608,17 @@ fn fill_blocks<K: Key, V>(
 ) {
     let model = map.inner[root].model;
     let fanout = map.inner[root].fanout();
-    let ords: Vec<u64> = moved.iter().map(|(k, _)| k.to_ordered()).collect();
     let mut pairs = moved.into_iter();
     let mut ids = Vec::with_capacity(blocks.len());
     let mut scratch = Vec::new();
-    let mut lo = 0;
     for (b, &(start, len)) in blocks.iter().enumerate() {
-        let hi = if b + 1 == blocks.len() {
-            ords.len()
+        // The entries not yet moved into a block start at this block's.
+        let rest = PairImages(pairs.as_slice());
+        let m = if b + 1 == blocks.len() {
+            rest.len()
         } else {
-            lo + ords[lo..].partition_point(|&t| model.predict(t, fanout) < start + len)
+            rest.partition_point(|t| model.predict(t, fanout) < start + len)
         };
-        let keys = &ords[lo..hi];
         let edge_block = match side {
             Side::Right => b + 1 == blocks.len(),
             Side::Left => b == 0,
@@ -631,18 +628,12 @@ fn fill_blocks<K: Key, V>(
             (true, Side::Left) => EdgePattern::Prepends,
             _ => EdgePattern::Spread,
         };
-        let (slots, placement) = layout_for(map, keys.len() + 1, pattern);
-        let node = map.build_data(
-            pairs.by_ref().take(keys.len()),
-            keys,
-            slots,
-            placement,
-            &mut scratch,
-        );
+        let (slots, placement) = layout_for(map, m + 1, pattern);
+        let layout = DataNode::<K, V>::lay_out(rest.range(0, m), slots, placement, &mut scratch);
+        let node = map.fill_data(layout, pairs.by_ref().take(m), &mut scratch);
         let id = map.alloc_data(node);
         map.inner[root].children[start..start + len].fill(NodeRef::data(id));
         ids.push(id);
-        lo = hi;
     }
     for w in ids.windows(2) {
         map.data[w[0] as usize].next = w[1];
