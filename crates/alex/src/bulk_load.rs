@@ -223,13 +223,22 @@ fn plan_node<K: Key, V, O: Images>(
     }
     let child_bytes = core::mem::size_of::<NodeRef>() + core::mem::size_of::<DataNode<K, V>>();
     let max_log2 = cfg.max_fanout_log2.min(usize::BITS - n.leading_zeros() + 1);
-    // The cheapest fan-out for routing by `unit`, against `best`. Every
-    // level is priced: costs are not monotone in the fan-out (they stay
-    // flat while children are too large, then drop), so no early stop.
+    // The cheapest fan-out for routing by `unit`, against `best`. The
+    // children's costs are not monotone in the fan-out (they stay flat
+    // while children are too large, then drop), so every level is priced
+    // until the traversal cost alone, which grows with the fan-out, reaches
+    // the best: children cost nothing less than zero, so no wider level can
+    // win. Small nodes of many keys' worth of child array stop early: a
+    // 10M-key lognormal bulk load priced 1.37M candidate children, most of
+    // them in nodes of a few hundred keys tried at fan-outs up to 2^10.
     let cheapest = |unit: &LinearModel, mut best: (f64, u32)| {
         for d in 1..=max_log2 {
             let fanout = 1usize << d;
-            let c = cost::traversal_cost(fanout, child_bytes, n, total_keys)
+            let traversal = cost::traversal_cost(fanout, child_bytes, n, total_keys);
+            if traversal >= best.0 {
+                break;
+            }
+            let c = traversal
                 + level_cost(
                     ords,
                     &unit.scaled(fanout as f64),

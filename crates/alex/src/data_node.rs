@@ -198,18 +198,19 @@ fn isotonic_runs<O: Images>(
     if n == 0 {
         return;
     }
-    let first = ords.at(0);
     // The keys lie within 2^63 of the model's base; `max` sends NaN to the
     // first slot.
     let wish = |t: u64| (model.predict_near_f64(t).max(lo).min(hi) * scale) as i64;
-    runs.resize(n, (0, 0));
+    // Each key's wish less its rank, `q_i - i`, in a pass of its own: no
+    // state carries from key to key, so it pipelines, and the pooling loop
+    // below (whose branches mispredict) has less to redo. Key `i`'s value
+    // sits in `runs[i].0`; the pooling reads it at step `i` and by then
+    // has written only entries below `i`.
+    runs.extend((0..n).map(|i| (wish(ords.at(i)) - (i as i64) * one, 0)));
     let mut len = 0usize;
-    let (mut sum, mut count) = (wish(first), 1i64);
-    let mut rank = 0i64;
+    let (mut sum, mut count) = (runs[0].0, 1i64);
     for i in 1..n {
-        let t = ords.at(i);
-        rank += one;
-        let w = wish(t) - rank;
+        let w = runs[i].0;
         let merge = i128::from(sum) > i128::from(w) * i128::from(count);
         runs[len] = (sum, count);
         len += usize::from(!merge);
@@ -229,13 +230,16 @@ fn isotonic_runs<O: Images>(
     runs[len] = (sum, count);
     runs.truncate(len + 1);
     // Means rounded (floor of mean + 1/2, exactly) and clamped: both
-    // monotone, so offsets stay non-decreasing.
-    let (min_off, max_off) = (first_slot as i128, (end_slot - n) as i128);
+    // monotone, so offsets stay non-decreasing. The floor of
+    // `(2s + c one) / (2 c one)` is the floor of `x / c` for `x` the floor
+    // of `(2s + c one) / 2 one`, a shift: an `i64` division by the count
+    // remains, and none for a run of one key (most runs).
+    let (min_off, max_off) = (first_slot as i64, (end_slot - n) as i64);
     for run in runs.iter_mut() {
-        let (s, c) = (i128::from(run.0), i128::from(run.1));
-        let unit = c * i128::from(one);
-        let offset = (2 * s + unit).div_euclid(2 * unit).clamp(min_off, max_off);
-        *run = (offset as i64, run.1);
+        let (s, c) = *run;
+        let x = ((2 * i128::from(s) + i128::from(c) * i128::from(one)) >> (frac + 1)) as i64;
+        let offset = if c == 1 { x } else { x.div_euclid(c) };
+        *run = (offset.clamp(min_off, max_off), c);
     }
 }
 

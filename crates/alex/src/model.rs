@@ -143,29 +143,45 @@ impl LinearModel {
         }
         let base = base_for(ords.at(0), ords.at(n - 1));
         let stride = stride.max(1);
+        // Keys `j * stride` for `j < m`. Every key lies within 2^63 of the
+        // base (see `base_for`), so the short distance conversion is exact.
+        let m = (n - 1) / stride + 1;
+        let x = |j: usize| near_distance(ords.at(j * stride), base);
         // Two passes (means, then centred sums) keep the fit exact enough
-        // when the keys span a small range far from zero.
-        let mut count = 0.0f64;
-        let mut sum_x = 0.0f64;
-        let mut sum_y = 0.0f64;
-        let mut i = 0;
-        while i < n {
-            sum_x += ordered_distance(ords.at(i), base);
-            sum_y += i as f64;
-            count += 1.0;
-            i += stride;
+        // when the keys span a small range far from zero. Each sum runs in
+        // four lanes, so consecutive additions do not wait on each other
+        // (a chain of dependent additions bounded this loop); the mean
+        // rank has a closed form.
+        let lanes = m / 4 * 4;
+        let mut sum_x = [0.0f64; 4];
+        for j in (0..lanes).step_by(4) {
+            for (l, sum) in sum_x.iter_mut().enumerate() {
+                *sum += x(j + l);
+            }
         }
-        let mean_x = sum_x / count;
-        let mean_y = sum_y / count;
-        let mut sxx = 0.0f64;
-        let mut sxy = 0.0f64;
-        let mut i = 0;
-        while i < n {
-            let dx = ordered_distance(ords.at(i), base) - mean_x;
-            sxx += dx * dx;
-            sxy += dx * (i as f64 - mean_y);
-            i += stride;
+        for j in lanes..m {
+            sum_x[0] += x(j);
         }
+        let count = m as f64;
+        let mean_x = ((sum_x[0] + sum_x[1]) + (sum_x[2] + sum_x[3])) / count;
+        let mean_y = (stride * (m - 1)) as f64 / 2.0;
+        let mut sxx = [0.0f64; 4];
+        let mut sxy = [0.0f64; 4];
+        let mut add = |l: usize, j: usize| {
+            let dx = x(j) - mean_x;
+            sxx[l] += dx * dx;
+            sxy[l] += dx * ((j * stride) as f64 - mean_y);
+        };
+        for j in (0..lanes).step_by(4) {
+            for l in 0..4 {
+                add(l, j + l);
+            }
+        }
+        for j in lanes..m {
+            add(0, j);
+        }
+        let sxx = (sxx[0] + sxx[1]) + (sxx[2] + sxx[3]);
+        let sxy = (sxy[0] + sxy[1]) + (sxy[2] + sxy[3]);
         let mut slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
         if !slope.is_finite() || slope < 0.0 {
             slope = 0.0;
