@@ -93,17 +93,51 @@ pub(crate) fn max_data_keys<K: Key, V>(map: &AlexMap<K, V>) -> usize {
         .map_or(by_slots, |m| by_slots.min(m))
 }
 
+/// Where a build takes its pairs from, in key order: an owned vector, whose
+/// pairs move into the nodes, or a borrowed slice, whose pairs are cloned
+/// (a bulk load from a slice then makes no copy of the input).
+pub(crate) trait PairSource<K, V> {
+    /// The pairs not yet taken.
+    fn rest(&self) -> &[(K, V)];
+    /// Takes the next `m` pairs (at most `rest().len()`).
+    fn take_next(&mut self, m: usize) -> impl Iterator<Item = (K, V)>;
+}
+
+impl<K, V> PairSource<K, V> for std::vec::IntoIter<(K, V)> {
+    fn rest(&self) -> &[(K, V)] {
+        self.as_slice()
+    }
+
+    fn take_next(&mut self, m: usize) -> impl Iterator<Item = (K, V)> {
+        self.by_ref().take(m)
+    }
+}
+
+/// Pairs cloned out of a borrowed slice.
+pub(crate) struct ClonedPairs<'a, K, V>(pub &'a [(K, V)]);
+
+impl<K: Copy, V: Clone> PairSource<K, V> for ClonedPairs<'_, K, V> {
+    fn rest(&self) -> &[(K, V)] {
+        self.0
+    }
+
+    fn take_next(&mut self, m: usize) -> impl Iterator<Item = (K, V)> {
+        let (head, tail) = self.0.split_at(m);
+        self.0 = tail;
+        head.iter().map(|(k, v)| (*k, v.clone()))
+    }
+}
+
 /// Builds a subtree over `pairs` (sorted, distinct). `total_keys` is the
 /// size of the whole map, which weighs inner nodes' child arrays in the
 /// cost.
 pub(crate) fn build_subtree<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    pairs: Vec<(K, V)>,
+    mut pairs: impl PairSource<K, V>,
     root: Root,
     total_keys: usize,
 ) -> Built {
-    let n = pairs.len();
-    let mut pairs = pairs.into_iter();
+    let n = pairs.rest().len();
     let root_mode = match root {
         Root::Free if map.config.layout == Layout::SingleLevel && n >= 2 => Mode::Inner(None),
         Root::Free => Mode::Free(None),
@@ -126,7 +160,7 @@ pub(crate) fn build_subtree<K: Key, V>(
     let mut consumed = 0;
     while let Some(task) = stack.pop() {
         debug_assert_eq!(consumed, task.lo);
-        let keys = PairImages(&pairs.as_slice()[..task.hi - task.lo]);
+        let keys = PairImages(&pairs.rest()[..task.hi - task.lo]);
         let plan = match task.mode {
             Mode::Data => Plan::Data,
             Mode::Free(model) => plan_node(map, keys, total_keys, true, model),
@@ -137,7 +171,7 @@ pub(crate) fn build_subtree<K: Key, V>(
                 let m = keys.len();
                 let slots = slots_for(map, m);
                 let layout = DataNode::<K, V>::lay_out(keys, slots, Placement::Even, &mut scratch);
-                let mut node = map.fill_data(layout, pairs.by_ref().take(m), &mut scratch);
+                let mut node = map.fill_data(layout, pairs.take_next(m), &mut scratch);
                 consumed += m;
                 node.prev = tail;
                 let id = map.alloc_data(node);
@@ -189,7 +223,7 @@ pub(crate) fn build_subtree<K: Key, V>(
             }
         }
     }
-    debug_assert!(pairs.next().is_none());
+    debug_assert!(pairs.rest().is_empty());
     Built {
         root: root_ref.expect("the root task always runs"),
         head,

@@ -341,7 +341,7 @@ fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<Pa
         None => (None, None),
     };
     let total = map.len;
-    let built = bulk_load::build_subtree(map, pairs, Root::Inner(unit), total);
+    let built = bulk_load::build_subtree(map, pairs.into_iter(), Root::Inner(unit), total);
     map.data[built.head as usize].prev = prev;
     map.data[built.tail as usize].next = next;
     if prev == NO_NODE {

@@ -751,7 +751,18 @@ fn inverted_ranges_panic_like_btreemap() {
 /// bad configurations are refused.
 #[test]
 fn bulk_load_rejects_bad_input() {
-    let err = |keys: &[u64]| AlexMap::bulk_load(keys.iter().map(|&k| (k, ()))).err();
+    // The slice form reports exactly what the iterator form does.
+    fn both<K: Key>(keys: &[K]) -> Option<AlexError> {
+        let pairs: Vec<(K, ())> = keys.iter().map(|&k| (k, ())).collect();
+        let from_iter = AlexMap::bulk_load(pairs.iter().copied()).err();
+        assert_eq!(
+            from_iter,
+            AlexMap::bulk_load_slice(&pairs).err(),
+            "{keys:?}"
+        );
+        from_iter
+    }
+    let err = |keys: &[u64]| both(keys);
     assert_eq!(err(&[2, 1]), Some(AlexError::UnsortedInput { index: 1 }));
     assert_eq!(
         err(&[1, 2, 3, 5, 4, 6]),
@@ -784,7 +795,7 @@ fn bulk_load_rejects_bad_input() {
     assert_eq!(err(&[42]), None);
     // Floats: -0.0 sorts before 0.0; the reverse is unsorted, equal is a
     // duplicate.
-    let ferr = |keys: &[f64]| AlexMap::bulk_load(keys.iter().map(|&k| (k, ()))).err();
+    let ferr = |keys: &[f64]| both(keys);
     assert_eq!(ferr(&[-0.0, 0.0]), None);
     assert_eq!(
         ferr(&[0.0, -0.0]),
@@ -795,7 +806,7 @@ fn bulk_load_rejects_bad_input() {
         Some(AlexError::DuplicateKey { index: 2 })
     );
     assert_eq!(ferr(&[1.0, f64::NAN]), Some(AlexError::NanKey));
-    let i32err = |keys: &[i32]| AlexMap::bulk_load(keys.iter().map(|&k| (k, ()))).err();
+    let i32err = |keys: &[i32]| both(keys);
     assert_eq!(
         i32err(&[-1, 0, -2]),
         Some(AlexError::UnsortedInput { index: 2 })
@@ -1348,4 +1359,45 @@ fn dense_small_nodes_bulk_load_stays_flat() {
     let s = map.stats();
     assert!(s.height <= 3, "height {}: {s:?}", s.height);
     verify_exact(&map, &keys, |k| k, "dense small nodes");
+}
+
+/// A bulk load from a slice builds the same tree as one that moves the
+/// pairs in: the same shape and statistics (the planning reads the same
+/// keys), the same pairs, with values cloned. Over a skewed synthetic set,
+/// real OSM cell ids (when present) and dense consecutive keys.
+#[test]
+fn bulk_load_slice_builds_the_same_tree() {
+    let mut rng = SplitMix64::new(0x5EED_511C);
+    let mut lognormal: Vec<u64> = (0..300_000)
+        .map(|_| ((rng.normal() * 2.0).exp() * 1e9) as u64)
+        .collect();
+    lognormal.sort_unstable();
+    lognormal.dedup();
+    let mut sets = vec![("lognormal", lognormal), ("dense", (0..100_000).collect())];
+    if let Some(osm) = osm_keys() {
+        sets.push(("osm", osm.into_iter().take(1_000_000).collect()));
+    }
+    for (name, keys) in sets {
+        for (config_name, config) in all_configs() {
+            // String values: each clone is a copy of its own, which must
+            // outlive the source slice.
+            let pairs: Vec<(u64, String)> = keys.iter().map(|&k| (k, k.to_string())).collect();
+            let from_slice = AlexMap::bulk_load_slice_with_config(config.clone(), &pairs).unwrap();
+            let moved = AlexMap::bulk_load_with_config(config, pairs.clone()).unwrap();
+            let ctx = format!("{name}/{config_name}");
+            from_slice.check();
+            assert_eq!(from_slice.stats(), moved.stats(), "{ctx}: stats");
+            assert!(from_slice.iter().eq(moved.iter()), "{ctx}: pairs");
+            assert!(
+                from_slice.iter().map(|(k, _)| *k).eq(keys.iter().copied()),
+                "{ctx}: keys"
+            );
+            drop(pairs);
+            assert_eq!(
+                from_slice.get(&keys[keys.len() / 2]),
+                Some(&keys[keys.len() / 2].to_string()),
+                "{ctx}: a value outlives its source"
+            );
+        }
+    }
 }

@@ -416,7 +416,13 @@ impl<K: MaybeNan> Run<K> {
         for &(k, _) in pairs.iter().step_by(7) {
             self.remember(k);
         }
-        self.map = AlexMap::bulk_load_with_config(self.config.clone(), pairs)
+        // Half the loads clone from the slice instead of moving the pairs.
+        let loaded = if self.rng.chance(0.5) {
+            AlexMap::bulk_load_slice_with_config(self.config.clone(), &pairs)
+        } else {
+            AlexMap::bulk_load_with_config(self.config.clone(), pairs)
+        };
+        self.map = loaded
             .unwrap_or_else(|e| panic!("{}: bulk_load of {n} keys: {e}", self.fail_context()));
         self.model = fresh;
         self.peak_len = self.peak_len.max(self.model.len());

@@ -302,7 +302,9 @@ fn build_table(
         (
             Workload::BuildBulk,
             "Build time by scale: bulk load from sorted pairs",
-            "AlexMap: `bulk_load_with_config`; BTreeMap: `from_iter` on the sorted pairs; SQLite: INSERTs of the \
+            "AlexMap: `bulk_load_slice_with_config` on the slice of sorted pairs (each pair cloned into its slot; \
+             the iterator form, `bulk_load`, first gathers a copy of the input, as `BTreeMap::from_iter` must); \
+             BTreeMap: `from_iter` on the sorted pairs; SQLite: INSERTs of the \
              sorted pairs in one transaction with a prepared statement (plus CREATE INDEX for the prototype path)",
         ),
         (

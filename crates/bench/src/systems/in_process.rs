@@ -130,9 +130,12 @@ impl System for AlexSystem {
 
     fn build_bulk(&mut self, sorted: &[(u64, u64)]) -> Result<Vec<Phase>, BenchError> {
         self.map = None;
-        self.map = Some(AlexMap::bulk_load_with_config(
+        // From the slice: the pairs are cloned into their slots, with no
+        // gathered copy of the input (`bulk_load` from an iterator must
+        // gather one first, as `BTreeMap::from_iter` does).
+        self.map = Some(AlexMap::bulk_load_slice_with_config(
             self.config.clone(),
-            sorted.iter().copied(),
+            sorted,
         )?);
         Ok(Vec::new())
     }
