@@ -304,14 +304,18 @@ fn plan_node<K: Key, V, O: Images>(
     };
     let within_given = forced_unit.is_some() && within(&unit);
     (best_cost, best_log2) = cheapest(&unit, (best_cost, best_log2));
-    if best_log2 == 0 && best_cost >= EXPENSIVE_NODE_COST && !within_given {
+    if best_cost >= EXPENSIVE_NODE_COST && !within_given {
         // A least-squares line clamps the dense end of curved keys into its
         // first or last slot, and so does a parent's domain that these keys
         // overrun (the last child of a skewed set): either way one child
         // gets most keys at any fan-out, and no level looks better than one
         // slow data node (a 35K-key node of the lognormal tail searched 12
-        // iterations per key). Such nodes also price the keys' own lines,
-        // the fitted one and the one through the ends. Keys inside their
+        // iterations per key), or, for keys too many for one node, than a
+        // 2-way split that leaves all but a few of them in the last child,
+        // level after level (181K keys of a 50M lognormal set were 8 levels
+        // deep). So a node whose best plan still costs two levels also
+        // prices the keys' own lines, the fitted one and the one through
+        // the ends. Keys inside their
         // domain keep it (see below): routing them by their own line sent
         // key-order inserts one level deeper at every split (height 780
         // after 570K OSM cell ids in key order, against 19).
@@ -579,6 +583,7 @@ fn level_cost<O: Images>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Config;
 
     /// Keys drawn from a lognormal distribution (sigma 2, times 1e9), as in
     /// the benchmark's key set, sorted and distinct.
@@ -618,6 +623,31 @@ mod tests {
             "{far} of {} keys more than 256 slots from their lookup start",
             keys.len()
         );
+    }
+
+    #[test]
+    fn overrunning_tails_too_big_for_one_node_are_not_chained() {
+        // The keys beyond the root's domain (the upper tail) go to its last
+        // child, whose domain they overrun. Too many for one data node,
+        // they were once split 2 ways at a time, each level keeping all but
+        // a few keys in its last child (its domain's upper half, still
+        // overrun): 181K keys of 50M lognormal ones were 8 levels deep, the
+        // tree 10 high. Smaller nodes show it on fewer keys: heights 6 and
+        // 7 here then, 4 now.
+        for (n, slots_log2) in [(3_000_000, 12), (6_000_000, 10)] {
+            let keys = lognormal_keys(n);
+            let config = Config {
+                max_data_node_slots: 1 << slots_log2,
+                ..Config::default()
+            };
+            let map = AlexMap::bulk_load_with_config(config, keys.iter().map(|&k| (k, k))).unwrap();
+            map.check();
+            let height = map.stats().height;
+            assert!(
+                height <= 5,
+                "{n} keys, 2^{slots_log2} slots: height {height}"
+            );
+        }
     }
 
     #[test]
