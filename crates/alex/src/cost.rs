@@ -286,6 +286,14 @@ impl NodeCounters {
         )
     }
 
+    /// Whether enough inserts have been seen to trust it and they shifted
+    /// more than [`CATASTROPHIC_SHIFTS_PER_INSERT`] slots each on average.
+    #[inline]
+    pub fn shifting_catastrophically(&self) -> bool {
+        self.inserts >= MIN_INSERTS_FOR_EMPIRICAL_COST
+            && self.shifts > CATASTROPHIC_SHIFTS_PER_INSERT as u64 * self.inserts
+    }
+
     /// Shifts per insert so far.
     pub fn shifts_per_insert(&self) -> f64 {
         if self.inserts == 0 {
