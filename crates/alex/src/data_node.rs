@@ -825,12 +825,7 @@ impl<K: Key, V> DataNode<K, V> {
                 return Insert::Replaced(mem::replace(self.value_mut_at(j), value));
             }
         }
-        // A node whose inserts have been shifting keys by the hundred is
-        // restructured as if full (the cost model then splits it): random
-        // inserts into a node rebuilt with room at one end pack its keys
-        // and push every later insert's shift toward that room, thousands
-        // of slots away, while the node stays below its key limit.
-        if self.num_keys >= limit || self.counters.shifting_catastrophically() {
+        if self.num_keys >= limit {
             return Insert::NoRoom(key, value, NoRoom::Full);
         }
         let prev = if ub == 0 {

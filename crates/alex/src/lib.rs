@@ -45,7 +45,7 @@ pub use stats::{Counters, HeapBytes, TreeStats};
 use core::fmt;
 use core::ops::RangeBounds;
 
-use data_node::{DataNode, Insert, NO_NODE};
+use data_node::{DataNode, Insert, NoRoom, NO_NODE};
 use inner_node::{InnerNode, NodeRef};
 
 /// Restructurings one insert may trigger before it is treated as a bug.
@@ -265,6 +265,20 @@ impl<K: Key, V> AlexMap<K, V> {
                 "AlexMap::insert made no progress after {MAX_INSERT_ROUNDS} restructurings (a bug: please report)"
             );
             let leaf = self.descend_with_path(t);
+            // A node whose inserts have been shifting keys by the hundred is
+            // restructured as if full, and the cost model splits it: random
+            // inserts into a node rebuilt with room at one end pack its keys
+            // and push every later insert's shift toward that room,
+            // thousands of slots away, while the node stays below its key
+            // limit. Not in the single-level layout, where a split can be
+            // impossible and the node would only be rebuilt, again and
+            // again if the inserts crowd one spot.
+            if self.config.layout == Layout::Adaptive
+                && self.data[leaf].counters.shifting_catastrophically()
+            {
+                split::make_room(self, leaf, t, NoRoom::Full);
+                continue;
+            }
             match self.data[leaf].insert(key, value) {
                 Insert::Inserted => {
                     self.len += 1;

@@ -143,10 +143,11 @@ impl LinearModel {
         }
         let base = base_for(ords.at(0), ords.at(n - 1));
         let stride = stride.max(1);
-        // Keys `j * stride` for `j < m`. Every key lies within 2^63 of the
-        // base (see `base_for`), so the short distance conversion is exact.
+        // Keys `j * stride` for `j < m`. (Not `near_distance`: with keys 0
+        // and `u64::MAX` the base is 2^63 - 1 and the largest key lies 2^63
+        // above it, which wraps.)
         let m = (n - 1) / stride + 1;
-        let x = |j: usize| near_distance(ords.at(j * stride), base);
+        let x = |j: usize| ordered_distance(ords.at(j * stride), base);
         // Two passes (means, then centred sums) keep the fit exact enough
         // when the keys span a small range far from zero. Each sum runs in
         // four lanes, so consecutive additions do not wait on each other
