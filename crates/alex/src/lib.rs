@@ -175,7 +175,7 @@ impl<K: Key, V> AlexMap<K, V> {
         // iterator is gathered first.
         let pairs: Vec<(K, V)> = pairs.into_iter().collect();
         Self::validate_sorted(&pairs)?;
-        map.load_sorted(pairs.len(), pairs.into_iter());
+        map.load_sorted(pairs.into_iter());
         Ok(map)
     }
 
@@ -198,7 +198,7 @@ impl<K: Key, V> AlexMap<K, V> {
     {
         let mut map = Self::with_config(config)?;
         Self::validate_sorted(pairs)?;
-        map.load_sorted(pairs.len(), bulk_load::ClonedPairs(pairs));
+        map.load_sorted(bulk_load::ClonedPairs(pairs));
         Ok(map)
     }
 
@@ -224,8 +224,9 @@ impl<K: Key, V> AlexMap<K, V> {
         Ok(())
     }
 
-    /// Replaces the contents with `len` sorted, distinct, validated pairs.
-    fn load_sorted(&mut self, len: usize, pairs: impl bulk_load::PairSource<K, V>) {
+    /// Replaces the contents with sorted, distinct, validated pairs.
+    fn load_sorted(&mut self, pairs: impl bulk_load::PairSource<K, V>) {
+        let len = pairs.rest().len();
         self.reset_to_empty();
         self.free_data.push(0);
         let built = bulk_load::build_subtree(self, pairs, bulk_load::Root::Free, len);
@@ -604,7 +605,7 @@ impl<K: Key, V> FromIterator<(K, V)> for AlexMap<K, V> {
             }
         }
         let mut map = AlexMap::new();
-        map.load_sorted(deduped.len(), deduped.into_iter());
+        map.load_sorted(deduped.into_iter());
         map
     }
 }

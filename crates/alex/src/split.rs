@@ -54,12 +54,7 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
         && node.counters.edge_pattern() == EdgePattern::Spread;
     let (slots, placement) = if spread {
         let used = bulk_load::slots_for(map, keys_after);
-        let slots = (used + used / 8).min(map.config.max_data_node_slots.max(used));
-        match why {
-            _ if slots == used => (used, Placement::Even),
-            NoRoom::LeftEdge => (slots, Placement::RoomLeft { used }),
-            _ => (slots, Placement::RoomRight { used }),
-        }
+        layout_with_room(map, used, used / 8, pattern)
     } else {
         layout_for(map, keys_after, pattern)
     };
@@ -124,8 +119,19 @@ fn layout_for<K: Key, V>(
     pattern: EdgePattern,
 ) -> (usize, Placement) {
     let used = bulk_load::slots_for(map, keys);
-    // Room at an edge doubles the node, within the slot limit.
-    let roomy = (2 * used).min(map.config.max_data_node_slots.max(used));
+    // Room at an edge doubles the node.
+    layout_with_room(map, used, used, pattern)
+}
+
+/// `used` slots for the keys plus `room` more at the end `pattern` names,
+/// within the slot limit (none for `Spread`, or when the limit leaves none).
+fn layout_with_room<K: Key, V>(
+    map: &AlexMap<K, V>,
+    used: usize,
+    room: usize,
+    pattern: EdgePattern,
+) -> (usize, Placement) {
+    let roomy = (used + room).min(map.config.max_data_node_slots.max(used));
     match pattern {
         _ if roomy == used => (used, Placement::Even),
         EdgePattern::Spread => (used, Placement::Even),
