@@ -1150,6 +1150,20 @@ mod tests {
     }
 
     #[test]
+    fn a_node_spanning_every_key_starts_lookups_near_both_ends() {
+        // Keys from 0 to u64::MAX: the model measures from the middle of
+        // the span, and the top key must not wrap to the far side of it.
+        let step = u64::MAX / 99;
+        let keys: Vec<u64> = (0..99).map(|i| i * step).chain([u64::MAX]).collect();
+        let node = node_of(&keys, 160);
+        node.check();
+        assert_eq!(node.keys_farther_than(2), 0);
+        for &k in &keys {
+            assert_eq!(node.entry_at(node.find(k).unwrap()).0, &k);
+        }
+    }
+
+    #[test]
     fn max_key_and_trailing_gaps() {
         let keys = [1u64, 5, u64::MAX];
         let node = node_of(&keys, 16);

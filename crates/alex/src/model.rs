@@ -27,12 +27,16 @@ pub(crate) struct LinearModel {
 /// span 2^63 or more. Then the midpoint, so that every distance within the
 /// span fits in an `i64` and takes the one-instruction conversion in
 /// [`ordered_distance`] (uniform `u64` keys under a root would otherwise
-/// take the slow path half the time).
+/// take the slow path half the time), and [`near_distance`] is exact for
+/// every key of the span. The midpoint rounds up: `hi - base` is then at
+/// most `(2^64 - 1) / 2 = 2^63 - 1` and `lo - base` at least `-2^63`, where
+/// rounding down put `u64::MAX` at `+2^63` from the base of `0..=u64::MAX`,
+/// which `near_distance` wraps to `-2^63`.
 fn base_for(lo: u64, hi: u64) -> u64 {
     if hi - lo < 1 << 63 {
         lo
     } else {
-        lo + (hi - lo) / 2
+        lo + (hi - lo).div_ceil(2)
     }
 }
 
@@ -270,6 +274,11 @@ mod tests {
     fn wide_spans_measure_from_the_midpoint_and_stay_monotone() {
         let m = LinearModel::spanning(0, u64::MAX, 256);
         assert!(m.base.abs_diff(1 << 63) <= 1);
+        // Both ends sit within an i64 of the base, so the short distance
+        // conversion that data nodes use agrees with the exact one.
+        for t in [0, 1, (1 << 63) - 1, 1 << 63, u64::MAX - 1, u64::MAX] {
+            assert_eq!(m.predict_near_f64(t), m.predict_f64(t), "{t}");
+        }
         assert_eq!(m.predict(0, 256), 0);
         assert_eq!(m.predict(u64::MAX, 256), 255);
         assert_eq!(m.predict((1 << 63) - (1 << 40), 256), 127);
@@ -288,6 +297,11 @@ mod tests {
         let ords: Vec<u64> = (0..1000u64).map(|i| i * (u64::MAX / 1000)).collect();
         let fit = LinearModel::fit_ranks(&ords);
         assert!(fit.base > 1 << 62);
+        let with_max: Vec<u64> = ords.iter().copied().chain([u64::MAX]).collect();
+        let fit_max = LinearModel::fit_ranks(&with_max);
+        for &t in [0, u64::MAX].iter().chain(&ords) {
+            assert_eq!(fit_max.predict_near_f64(t), fit_max.predict_f64(t), "{t}");
+        }
         let preds: Vec<usize> = ords.iter().map(|&t| fit.predict(t, 1000)).collect();
         assert!(preds.windows(2).all(|w| w[0] <= w[1]));
         assert!(preds.iter().enumerate().all(|(i, &p)| p.abs_diff(i) <= 1));
