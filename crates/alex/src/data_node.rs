@@ -274,6 +274,35 @@ fn lookup_cost(sample: &[(i64, i64)], model: &LinearModel, max_pos: f64) -> u64 
     cost
 }
 
+/// Shifts at most this many slots by swaps: most inserts shift a slot or
+/// two, where the calls `rotate_right` makes into `memmove` cost more than
+/// the moves (about 100 instructions per insert of a 10M-key map).
+const SWAP_SHIFT_MAX: usize = 16;
+
+/// `slots.rotate_right(1)`: the last slot (a gap) moves to the front.
+#[inline(always)]
+fn shift_right<T>(slots: &mut [T]) {
+    if slots.len() <= SWAP_SHIFT_MAX {
+        for j in (1..slots.len()).rev() {
+            slots.swap(j - 1, j);
+        }
+    } else {
+        slots.rotate_right(1);
+    }
+}
+
+/// `slots.rotate_left(1)`: the first slot (a gap) moves to the end.
+#[inline(always)]
+fn shift_left<T>(slots: &mut [T]) {
+    if slots.len() <= SWAP_SHIFT_MAX {
+        for j in 1..slots.len() {
+            slots.swap(j - 1, j);
+        }
+    } else {
+        slots.rotate_left(1);
+    }
+}
+
 #[inline(always)]
 fn ord<K: Key>(k: K) -> u64 {
     k.to_ordered()
@@ -620,20 +649,37 @@ impl<K: Key, V> DataNode<K, V> {
     /// The occupied slot holding `t`, if any.
     #[inline(always)]
     pub fn find(&self, t: u64) -> Option<usize> {
+        match self.upper_bound_near(self.find_start(t), t) {
+            Ok(ub) => {
+                // `ub > 0` here. `ub - 1` is the last slot holding a key
+                // `<= t`. Gaps copy the key to their right, so if that key
+                // is `t` the slot is occupied (`t` is not MAX_KEY here: a
+                // window key exceeds it).
+                let j = ub - 1;
+                (ord(self.slots[j].key) == t).then_some(j)
+            }
+            Err(start) => self.find_far(start, t),
+        }
+    }
+
+    /// The first slot whose key image is `> t`, if the window around `p`
+    /// settles it (`Ok`, never 0), or else a slot to search from (`Err`).
+    ///
+    /// Most keys sit within a few slots of the prediction. Counting the
+    /// window's keys `<= t` finds the last such slot without a branch that
+    /// depends on the keys: a branch there would be mispredicted for a good
+    /// share of searches once the slot's cache miss returns, and each
+    /// misprediction discards the independent work the processor had
+    /// started after this one. Starts too near either end (a few per node)
+    /// go to the exponential search; one comparison tests both ends, as
+    /// `p < WINDOW_LEFT` wraps high.
+    #[inline(always)]
+    fn upper_bound_near(&self, p: usize, t: u64) -> Result<usize, usize> {
         let slots = &*self.slots;
         let n = slots.len();
-        let p = self.find_start(t);
-        // Most keys sit within a few slots of the prediction. Counting the
-        // window's keys `<= t` finds the last such slot without a branch
-        // that depends on the keys: a branch there would be mispredicted
-        // for a good share of lookups once the slot's cache miss returns,
-        // and each misprediction discards the independent lookups the
-        // processor had started after this one. Starts too near either end
-        // (a few per node) go to the exponential search; one comparison
-        // tests both ends, as `p < WINDOW_LEFT` wraps high.
         const WIDTH: usize = WINDOW_LEFT + WINDOW_RIGHT + 1;
         if p.wrapping_sub(WINDOW_LEFT) >= n - (WIDTH - 1) {
-            return self.find_far(p, t);
+            return Err(p);
         }
         let first = p - WINDOW_LEFT;
         // SAFETY: the test above keeps `first..first + WIDTH` inside `0..n`.
@@ -647,18 +693,12 @@ impl<K: Key, V> DataNode<K, V> {
         // MAX_KEY, which trailing gaps also hold, always counts all of them
         // (no key exceeds it), so it too goes to the exponential search.
         if at_most == 0 {
-            return self.find_far(first, t);
+            return Err(first);
         }
         if at_most == WIDTH {
-            return self.find_far(first + WIDTH - 1, t);
+            return Err(first + WIDTH - 1);
         }
-        let j = at_most - 1;
-        // SAFETY: `1 <= at_most < WIDTH` here, so `j < WIDTH`.
-        let k = ord(unsafe { window.get_unchecked(j) }.key);
-        // `first + j` is the last slot holding a key `<= t`. Gaps copy the
-        // key to their right, so if that key is `t` the slot is occupied
-        // (`t` is not MAX_KEY here: a window key exceeds it).
-        (k == t).then_some(first + j)
+        Ok(first + at_most)
     }
 
     /// `find` from `start`, by exponential search: for keys far from their
@@ -813,7 +853,13 @@ impl<K: Key, V> DataNode<K, V> {
         // depend on the search, so its cache miss overlaps the slots' miss
         // instead of following it (the neighbour lookups below read it).
         std::hint::black_box(self.bitmap[predicted >> 6]);
-        let (ub, probes) = self.search(predicted, |x| x > t);
+        let (ub, probes) = match self.upper_bound_near(predicted, t) {
+            // What the exponential search would have counted from
+            // `predicted`, about: the cost model compares these counts
+            // with its estimate.
+            Ok(ub) => (ub, 2 + 2 * ub.abs_diff(predicted).max(1).ilog2()),
+            Err(start) => self.search(start, |x| x > t),
+        };
         if ub > 0 && ord(self.slots[ub - 1].key) == t {
             let j = if self.occupied(ub - 1) {
                 Some(ub - 1)
@@ -886,13 +932,13 @@ impl<K: Key, V> DataNode<K, V> {
             };
             if go_right {
                 let g = right.expect("checked");
-                self.slots[ins..=g].rotate_right(1);
+                shift_right(&mut self.slots[ins..=g]);
                 self.write_gap(ins, key, value);
                 self.set_bit(g);
                 self.counters.shifts += (g - ins) as u64;
             } else {
                 let g = left.expect("checked");
-                self.slots[g..ins].rotate_left(1);
+                shift_left(&mut self.slots[g..ins]);
                 self.write_gap(ins - 1, key, value);
                 self.set_bit(g);
                 self.counters.shifts += (ins - 1 - g) as u64;
