@@ -198,9 +198,20 @@ fn isotonic_runs<O: Images>(
     if n == 0 {
         return;
     }
-    // The keys lie within 2^63 of the model's base; `max` sends NaN to the
-    // first slot.
-    let wish = |t: u64| (model.predict_near_f64(t).max(lo).min(hi) * scale) as i64;
+    // The keys lie within 2^63 of the model's base. NaN fails `p > lo` and
+    // goes to the first slot; each comparison compiles to one max or min
+    // instruction, where `f64::max` and `f64::min` take several each.
+    let wish = |t: u64| {
+        let p = model.predict_near_f64(t);
+        let p = if p > lo { p } else { lo };
+        let p = if p < hi { p } else { hi };
+        // SAFETY: `p` is within `lo..=hi`, slot indices below 2^31, and
+        // `scale` is at most 2^(62 - 2 * bits) with `end_slot < 2^bits`, so
+        // `p * scale` is below 2^62, not NaN, and fits in an i64, which is
+        // what `to_int_unchecked` requires. The checked `as` conversion
+        // adds saturation code for every key of every bulk load.
+        unsafe { (p * scale).to_int_unchecked::<i64>() }
+    };
     // Each key's wish less its rank, `q_i - i`, in a pass of its own: no
     // state carries from key to key, so it pipelines, and the pooling loop
     // below (whose branches mispredict) has less to redo. Key `i`'s value
@@ -407,6 +418,10 @@ impl<K: Key, V> DataNode<K, V> {
         // that key (the nearest occupied slot to their right), trailing gaps
         // take MAX_KEY.
         let mut array: Vec<Slot<K, V>> = Vec::with_capacity(slots);
+        // Every slot is written once, in order, straight into the spare
+        // capacity: `push` and `resize_with` cost a capacity check and a
+        // length update per slot.
+        let dst = &mut array.spare_capacity_mut()[..slots];
         let mut bitmap = vec![0u64; slots.div_ceil(64)].into_boxed_slice();
         let runs = scratch.len();
         let mut stats = PlacementStats::default();
@@ -416,6 +431,8 @@ impl<K: Key, V> DataNode<K, V> {
         let choice_step = n.div_ceil(stride).div_ceil(CHOICE_SAMPLE_KEYS).max(1);
         let mut until_choice = 0;
         let mut i = 0;
+        // Slots `..written` are written.
+        let mut written = 0;
         // Length of the block of consecutive occupied slots being written.
         let mut block = 0;
         for r in 0..runs {
@@ -424,8 +441,8 @@ impl<K: Key, V> DataNode<K, V> {
             let (offset, count) = scratch[r];
             let (offset, count) = (offset as usize, count as usize);
             let start = i + offset;
-            debug_assert!(start >= array.len() && start + count <= slots);
-            if start > array.len() && block > 0 {
+            debug_assert!(start >= written && start + count <= slots);
+            if start > written && block > 0 {
                 stats.record_block(block);
                 block = 0;
             }
@@ -435,7 +452,6 @@ impl<K: Key, V> DataNode<K, V> {
                     .next()
                     .expect("DataNode::build: fewer pairs than keys");
                 let t = ord(key);
-                debug_assert!(i == 0 || array.last().is_some_and(|s| ord(s.key) < t));
                 // The refit reads the same sample of keys as the rank fit;
                 // every `choice_step`-th of them is kept after the runs, as
                 // (image, slot), for the choice of model below.
@@ -449,15 +465,19 @@ impl<K: Key, V> DataNode<K, V> {
                     until_sample = stride;
                 }
                 until_sample -= 1;
-                // Gaps before the slot take its key.
-                array.resize_with(pos, || Slot {
-                    key,
-                    val: MaybeUninit::uninit(),
-                });
-                array.push(Slot {
+                // Gaps before the slot take its key (only before a run's
+                // first key: a run's slots are consecutive).
+                for gap in &mut dst[written..pos] {
+                    gap.write(Slot {
+                        key,
+                        val: MaybeUninit::uninit(),
+                    });
+                }
+                dst[pos].write(Slot {
                     key,
                     val: MaybeUninit::new(value),
                 });
+                written = pos + 1;
                 bitmap[pos >> 6] |= 1 << (pos & 63);
                 i += 1;
             }
@@ -467,10 +487,17 @@ impl<K: Key, V> DataNode<K, V> {
             pairs.next().is_none(),
             "DataNode::build: more pairs than keys"
         );
-        array.resize_with(slots, || Slot {
-            key: K::MAX_KEY,
-            val: MaybeUninit::uninit(),
-        });
+        for gap in &mut dst[written..] {
+            gap.write(Slot {
+                key: K::MAX_KEY,
+                val: MaybeUninit::uninit(),
+            });
+        }
+        // SAFETY: the loops above wrote every slot of `..slots`, the
+        // capacity reserved: the runs' slots, the gaps before each run, and
+        // the trailing gaps. (A panic before this line leaves the length at
+        // 0: written values leak, none is dropped twice.)
+        unsafe { array.set_len(slots) };
         // A line fitted to where the keys went can predict them better than
         // the placing model where keys crowd, but it is pulled by every
         // displaced key: where the keys' order statistics curve (the tail
