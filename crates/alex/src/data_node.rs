@@ -1022,16 +1022,19 @@ impl<K: Key, V> DataNode<K, V> {
         Some(value)
     }
 
-    /// The values of occupied slots in key order, mutably.
-    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> {
+    /// The entries of occupied slots in key order, values mutably.
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&K, &mut V)> {
         let bitmap = &self.bitmap;
         self.slots
             .iter_mut()
             .enumerate()
             .filter(move |(i, _)| bitmap[i >> 6] >> (i & 63) & 1 == 1)
-            // SAFETY: the filter keeps occupied slots only, whose values are
-            // initialised; each slot is yielded once.
-            .map(|(_, slot)| unsafe { slot.val.assume_init_mut() })
+            .map(|(_, slot)| {
+                let Slot { key, val } = slot;
+                // SAFETY: the filter keeps occupied slots only, whose values
+                // are initialised; each slot is yielded once.
+                (&*key, unsafe { val.assume_init_mut() })
+            })
     }
 
     /// Moves every entry out, in key order, leaving the node empty.

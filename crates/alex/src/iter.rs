@@ -365,7 +365,7 @@ impl<K: Key, V> DoubleEndedIterator for Values<'_, K, V> {
 impl<K: Key, V> ExactSizeIterator for Values<'_, K, V> {}
 
 /// Data node ids in key order.
-fn nodes_in_order<K: Key, V>(map: &AlexMap<K, V>) -> Vec<u32> {
+pub(crate) fn nodes_in_order<K: Key, V>(map: &AlexMap<K, V>) -> Vec<u32> {
     let mut ids = Vec::new();
     let mut id = map.head;
     while id != NO_NODE {
@@ -375,15 +375,14 @@ fn nodes_in_order<K: Key, V>(map: &AlexMap<K, V>) -> Vec<u32> {
     ids
 }
 
-/// A mutable iterator over the values in key order, from
-/// [`AlexMap::values_mut`].
-pub struct ValuesMut<'a, K: Key, V> {
-    inner: Box<dyn DoubleEndedIterator<Item = &'a mut V> + 'a>,
+/// A mutable iterator over the entries in key order (keys shared, values
+/// mutable), from [`AlexMap::iter_mut`].
+pub struct IterMut<'a, K: Key, V> {
+    inner: Box<dyn DoubleEndedIterator<Item = (&'a K, &'a mut V)> + 'a>,
     remaining: usize,
-    _key: core::marker::PhantomData<K>,
 }
 
-pub(crate) fn values_mut<K: Key, V>(map: &mut AlexMap<K, V>) -> ValuesMut<'_, K, V> {
+pub(crate) fn iter_mut<K: Key, V>(map: &mut AlexMap<K, V>) -> IterMut<'_, K, V> {
     let order = nodes_in_order(map);
     let remaining = map.len();
     let mut by_id: Vec<Option<&mut crate::data_node::DataNode<K, V>>> =
@@ -396,16 +395,15 @@ pub(crate) fn values_mut<K: Key, V>(map: &mut AlexMap<K, V>) -> ValuesMut<'_, K,
                 .expect("each data node is linked once")
         })
         .collect();
-    ValuesMut {
-        inner: Box::new(nodes.into_iter().flat_map(|node| node.values_mut())),
+    IterMut {
+        inner: Box::new(nodes.into_iter().flat_map(|node| node.iter_mut())),
         remaining,
-        _key: core::marker::PhantomData,
     }
 }
 
-impl<'a, K: Key, V> Iterator for ValuesMut<'a, K, V> {
-    type Item = &'a mut V;
-    fn next(&mut self) -> Option<&'a mut V> {
+impl<'a, K: Key, V> Iterator for IterMut<'a, K, V> {
+    type Item = (&'a K, &'a mut V);
+    fn next(&mut self) -> Option<Self::Item> {
         let item = self.inner.next();
         self.remaining -= usize::from(item.is_some());
         item
@@ -415,11 +413,35 @@ impl<'a, K: Key, V> Iterator for ValuesMut<'a, K, V> {
     }
 }
 
-impl<K: Key, V> DoubleEndedIterator for ValuesMut<'_, K, V> {
+impl<K: Key, V> DoubleEndedIterator for IterMut<'_, K, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let item = self.inner.next_back();
         self.remaining -= usize::from(item.is_some());
         item
+    }
+}
+
+impl<K: Key, V> ExactSizeIterator for IterMut<'_, K, V> {}
+
+/// A mutable iterator over the values in key order, from
+/// [`AlexMap::values_mut`].
+pub struct ValuesMut<'a, K: Key, V> {
+    pub(crate) inner: IterMut<'a, K, V>,
+}
+
+impl<'a, K: Key, V> Iterator for ValuesMut<'a, K, V> {
+    type Item = &'a mut V;
+    fn next(&mut self) -> Option<&'a mut V> {
+        self.inner.next().map(|(_, v)| v)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<K: Key, V> DoubleEndedIterator for ValuesMut<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back().map(|(_, v)| v)
     }
 }
 

@@ -38,7 +38,7 @@ mod stats;
 
 pub use config::{Config, Layout};
 pub use error::AlexError;
-pub use iter::{IntoIter, Iter, Keys, Range, Values, ValuesMut};
+pub use iter::{IntoIter, Iter, IterMut, Keys, Range, Values, ValuesMut};
 pub use key::Key;
 pub use stats::{Counters, HeapBytes, TreeStats};
 
@@ -365,6 +365,75 @@ impl<K: Key, V> AlexMap<K, V> {
         remove::remove(self, key.to_ordered())
     }
 
+    /// Removes `key`; returns the stored key and its value if it was
+    /// present.
+    pub fn remove_entry(&mut self, key: &K) -> Option<(K, V)> {
+        self.remove(key).map(|v| (*key, v))
+    }
+
+    /// Removes and returns the entry with the smallest key.
+    pub fn pop_first(&mut self) -> Option<(K, V)> {
+        let key = *self.first_key_value()?.0;
+        self.remove_entry(&key)
+    }
+
+    /// Removes and returns the entry with the largest key.
+    pub fn pop_last(&mut self) -> Option<(K, V)> {
+        let key = *self.last_key_value()?.0;
+        self.remove_entry(&key)
+    }
+
+    /// Keeps only the entries for which `keep` returns true, calling it
+    /// once per entry in key order (as `BTreeMap::retain` does).
+    ///
+    /// A first pass asks `keep` about every entry. Fewer than a quarter
+    /// removed are then removed one by one; more, and the map is rebuilt
+    /// from the entries kept by a bulk load (O(n)), in its configuration.
+    pub fn retain<F: FnMut(&K, &mut V) -> bool>(&mut self, mut keep: F) {
+        // One bit per entry, in key order: set for the entries to remove;
+        // and their keys, while they are few enough to remove one by one.
+        let few = self.len.div_ceil(4);
+        let mut doomed = vec![0u64; self.len.div_ceil(64)];
+        let mut doomed_keys = Vec::new();
+        let mut removed = 0;
+        for (i, (k, v)) in self.iter_mut().enumerate() {
+            if !keep(k, v) {
+                doomed[i / 64] |= 1 << (i % 64);
+                removed += 1;
+                if removed < few {
+                    doomed_keys.push(*k);
+                }
+            }
+        }
+        if removed == 0 {
+            return;
+        }
+        if removed < few {
+            for k in &doomed_keys {
+                self.remove(k);
+            }
+            return;
+        }
+        let is_doomed = |i: usize| doomed[i / 64] >> (i % 64) & 1 == 1;
+        let mut kept = Vec::with_capacity(self.len - removed);
+        // Dropped once the map is whole again, so that a value's `Drop`
+        // that panics cannot leave it half rebuilt.
+        let mut gone = Vec::with_capacity(removed);
+        let mut i = 0;
+        for id in iter::nodes_in_order(self) {
+            for pair in self.data[id as usize].drain() {
+                if is_doomed(i) {
+                    gone.push(pair);
+                } else {
+                    kept.push(pair);
+                }
+                i += 1;
+            }
+        }
+        self.load_sorted(kept.into_iter());
+        drop(gone);
+    }
+
     /// Entries with keys in `range`, in key order (double-ended).
     ///
     /// # Panics
@@ -391,7 +460,14 @@ impl<K: Key, V> AlexMap<K, V> {
 
     /// All values in key order, mutably.
     pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
-        iter::values_mut(self)
+        ValuesMut {
+            inner: self.iter_mut(),
+        }
+    }
+
+    /// All entries in key order, values mutably (double-ended).
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+        iter::iter_mut(self)
     }
 
     /// The entry with the smallest key.

@@ -290,6 +290,84 @@ fn iterators_and_traits() {
 }
 
 #[test]
+fn iter_mut_pop_and_retain_behave_like_btreemap() {
+    let mut rng = Rng(41);
+    let keys: Vec<u64> = (0..200_000).map(|_| rng.next() >> 8).collect();
+    for config in [
+        Config::default(),
+        Config::read_mostly(),
+        Config::prototype_fixed_leaves(64),
+    ] {
+        let mut map = AlexMap::with_config(config.clone()).unwrap();
+        let mut model = BTreeMap::new();
+        for (i, &k) in keys.iter().enumerate() {
+            map.insert(k, i as u64);
+            model.insert(k, i as u64);
+        }
+        // iter_mut: both ends, exact length, values written through it.
+        let mut it = map.iter_mut();
+        assert_eq!(it.len(), model.len());
+        let (k, v) = it.next_back().unwrap();
+        assert_eq!(Some(k), model.keys().next_back());
+        *v += 1;
+        let (k, v) = it.next().unwrap();
+        assert_eq!(Some(k), model.keys().next());
+        *v += 1;
+        assert_eq!(it.len(), model.len() - 2);
+        for (_, v) in it {
+            *v += 1;
+        }
+        for v in model.values_mut() {
+            *v += 1;
+        }
+        assert!(map
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .eq(model.iter().map(|(k, v)| (*k, *v))));
+        // Pops from both ends.
+        for _ in 0..1000 {
+            assert_eq!(map.pop_first(), model.pop_first());
+            assert_eq!(map.pop_last(), model.pop_last());
+        }
+        assert_eq!(
+            map.remove_entry(&keys[5000]),
+            model.remove_entry(&keys[5000])
+        );
+        assert_eq!(map.remove_entry(&keys[5000]), None);
+        map.check();
+        // A few removed (one by one), then most of them (a rebuild), each
+        // time changing the values kept.
+        for modulus in [97, 3] {
+            let mut seen = 0;
+            map.retain(|k, v| {
+                seen += 1;
+                *v ^= *k & 0xff;
+                *k % modulus != 1
+            });
+            assert_eq!(seen, model.len());
+            model.retain(|k, v| {
+                *v ^= *k & 0xff;
+                *k % modulus != 1
+            });
+            map.check();
+            assert_eq!(map.len(), model.len());
+            assert!(map
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .eq(model.iter().map(|(k, v)| (*k, *v))));
+        }
+        // The rebuilt map keeps its configuration and takes inserts.
+        assert_eq!(map.config(), &config);
+        for &k in &keys[..10_000] {
+            assert_eq!(map.insert(k, 1), model.insert(k, 1));
+        }
+        map.retain(|_, _| false);
+        assert!(map.is_empty() && map.pop_first().is_none() && map.pop_last().is_none());
+        map.check();
+    }
+}
+
+#[test]
 fn stats_account_for_every_entry() {
     let keys: Vec<u64> = (0..200_000u64).map(|i| i * 977).collect();
     let map = AlexMap::bulk_load(keys.iter().map(|&k| (k, k))).unwrap();

@@ -604,6 +604,7 @@ impl<K: FuzzKey> Session<K> {
             17..=19 => self.range(input),
             20 => self.first_last(),
             21 => self.insert_run(input),
+            22 if opcode & 0x20 != 0 => self.retain(input),
             22 => self.remove_run(input),
             23 => self.drain_ends(input),
             24 => self.bulk_load(input),
@@ -620,7 +621,7 @@ impl<K: FuzzKey> Session<K> {
                 copy.check();
                 self.map = copy;
             }
-            29 => self.values_mut(),
+            29 => self.values_mut(opcode & 0x20 != 0),
             30 => self.check_all(),
             _ => self.iter_both_ends(input),
         }
@@ -861,12 +862,64 @@ impl<K: FuzzKey> Session<K> {
         assert_eq!(self.map.len(), self.model.len(), "len after a remove run");
     }
 
+    /// `retain` with a predicate on the value (which it also changes for
+    /// the entries it keeps), against `BTreeMap::retain`.
+    fn retain(&mut self, input: &mut Input) {
+        let modulus = u32::from(input.u8() % 8) + 1;
+        let residue = u32::from(input.u8()) % modulus;
+        self.trace_op(format_args!("retain values % {modulus} != {residue}"));
+        self.work += 2 * self.model.len();
+        let keep = |v: &mut u32| {
+            let kept = *v % modulus != residue;
+            if kept {
+                *v = v.wrapping_add(7);
+            }
+            kept
+        };
+        let mut calls = 0usize;
+        self.map.retain(|_, v| {
+            calls += 1;
+            keep(v)
+        });
+        assert_eq!(
+            calls,
+            self.model.len(),
+            "retain calls its predicate once per entry"
+        );
+        self.model.retain(|_, e| keep(&mut e.1));
+        assert_eq!(self.map.len(), self.model.len(), "len after retain");
+        self.map.check();
+    }
+
     /// Removes the first or last key `count` times, found through the map itself.
     fn drain_ends(&mut self, input: &mut Input) {
-        let from_back = input.u8() & 1 == 1;
+        let how = input.u8();
+        let from_back = how & 1 == 1;
         let count = usize::from(input.u16()) % (MAX_RUN + 1);
-        self.trace_op(format_args!("drain {count} from the back: {from_back}"));
+        self.trace_op(format_args!(
+            "drain {count} from the back: {from_back}, by pop: {}",
+            how & 2 != 0
+        ));
         self.work += count;
+        if how & 2 != 0 {
+            for _ in 0..count {
+                let (got, expected) = if from_back {
+                    (self.map.pop_last(), self.model.pop_last())
+                } else {
+                    (self.map.pop_first(), self.model.pop_first())
+                };
+                assert_eq!(
+                    got.map(|(k, v)| (k.ord(), v)),
+                    expected.map(|(o, e)| (o, e.1)),
+                    "pop (from the back: {from_back})"
+                );
+                if got.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(self.map.len(), self.model.len(), "len after pops");
+            return;
+        }
         for _ in 0..count {
             let end = if from_back {
                 self.map.last_key_value().map(|(k, _)| *k)
@@ -982,11 +1035,22 @@ impl<K: FuzzKey> Session<K> {
         self.compare_all("after collect");
     }
 
-    fn values_mut(&mut self) {
-        self.trace_op(format_args!("values_mut"));
+    fn values_mut(&mut self, with_keys: bool) {
+        self.trace_op(format_args!("values_mut (through iter_mut: {with_keys})"));
         self.work += self.model.len();
-        for v in self.map.values_mut() {
-            *v = v.wrapping_mul(3).wrapping_add(1);
+        if with_keys {
+            let mut keys = Vec::with_capacity(self.model.len());
+            let iter = self.map.iter_mut();
+            assert_eq!(iter.len(), self.model.len(), "iter_mut().len()");
+            for (k, v) in iter {
+                keys.push(k.ord());
+                *v = v.wrapping_mul(3).wrapping_add(1);
+            }
+            assert!(keys.iter().eq(self.model.keys()), "iter_mut keys in order");
+        } else {
+            for v in self.map.values_mut() {
+                *v = v.wrapping_mul(3).wrapping_add(1);
+            }
         }
         for e in self.model.values_mut() {
             e.1 = e.1.wrapping_mul(3).wrapping_add(1);
