@@ -368,6 +368,44 @@ fn iter_mut_pop_and_retain_behave_like_btreemap() {
 }
 
 #[test]
+fn extend_merges_large_batches_like_btreemap() {
+    let mut rng = Rng(77);
+    for config in [Config::default(), Config::read_mostly()] {
+        let mut map = AlexMap::with_config(config.clone()).unwrap();
+        let mut model = BTreeMap::new();
+        // Into an empty map, then batches of a quarter or more (merged by a
+        // rebuild) and small ones (inserted), with keys repeated within a
+        // batch and over the map's.
+        for (round, size) in [100_000usize, 30_000, 1_000, 63, 200_000]
+            .into_iter()
+            .enumerate()
+        {
+            let batch: Vec<(u64, u64)> = (0..size)
+                .map(|i| (rng.next() % 400_000, (round * 1_000_000 + i) as u64))
+                .collect();
+            map.extend(batch.iter().copied());
+            model.extend(batch.iter().copied());
+            map.check();
+            assert_eq!(map.len(), model.len());
+            assert!(map
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .eq(model.iter().map(|(k, v)| (*k, *v))));
+        }
+        assert_eq!(map.config(), &config);
+    }
+    // A NaN anywhere in a merged batch panics before the map changes.
+    let mut floats: AlexMap<f64, u32> = (0..1000).map(|i| (i as f64, i)).collect();
+    let mut batch: Vec<(f64, u32)> = (0..500).map(|i| (i as f64 + 0.5, 7)).collect();
+    batch[250].0 = f64::NAN;
+    let outcome = catch_unwind(AssertUnwindSafe(|| floats.extend(batch)));
+    assert!(outcome.is_err());
+    floats.check();
+    assert_eq!(floats.len(), 1000);
+    assert!(floats.iter().all(|(k, v)| *k == *v as f64));
+}
+
+#[test]
 fn stats_account_for_every_entry() {
     let keys: Vec<u64> = (0..200_000u64).map(|i| i * 977).collect();
     let map = AlexMap::bulk_load(keys.iter().map(|&k| (k, k))).unwrap();

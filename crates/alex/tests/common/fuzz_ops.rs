@@ -1017,6 +1017,7 @@ impl<K: FuzzKey> Session<K> {
         for (k, v) in pairs {
             self.model.insert(k.ord(), (k, v));
         }
+        assert_eq!(self.map.len(), self.model.len(), "len after extend");
     }
 
     /// `FromIterator`: a fresh map (default configuration) where the last of repeated
