@@ -272,6 +272,8 @@ fn plan_node<K: Key, V, O: Images>(
             if traversal >= best.0 {
                 break;
             }
+            // A level is priced only while it can still beat the best: the
+            // test is the one below, on the children priced so far.
             let c = traversal
                 + level_cost(
                     ords,
@@ -280,6 +282,7 @@ fn plan_node<K: Key, V, O: Images>(
                     limit,
                     cfg.init_density,
                     ins,
+                    |children| traversal + children >= best.0,
                 );
             if c < best.0 {
                 best = (c, d);
@@ -530,6 +533,14 @@ fn merge_groups(buckets: &[(usize, usize)], limit: usize) -> Vec<Group> {
 /// a data node (plus one level if it is too large to be one). Small levels
 /// are priced exactly; wide ones through the buckets of 64 keys evenly
 /// spaced by rank, which samples buckets in proportion to their keys.
+///
+/// Pricing stops, returning infinity, once `hopeless` holds for the cost of
+/// the children priced so far: no child costs less than nothing, a sum of
+/// non-negative terms never falls in floating point, and rounding is
+/// monotone, so a caller whose test is monotone in the cost (the level's
+/// cost plus the traversal's, against the best so far) gets the plan a full
+/// pricing would give. Planning the 1.7M OSM cell ids priced every fan-out
+/// of thousands of small, costly inner nodes over all their keys.
 fn level_cost<O: Images>(
     ords: O,
     model: &LinearModel,
@@ -537,6 +548,7 @@ fn level_cost<O: Images>(
     limit: usize,
     density: f64,
     insert_fraction: f64,
+    hopeless: impl Fn(f64) -> bool,
 ) -> f64 {
     const SAMPLES: usize = 64;
     let n = ords.len();
@@ -557,6 +569,9 @@ fn level_cost<O: Images>(
         for (lo, hi) in bucket_bounds(ords, model, fanout) {
             if hi > lo {
                 sum += bucket_cost(lo, hi) * (hi - lo) as f64;
+                if hopeless(sum / n as f64) {
+                    return f64::INFINITY;
+                }
             }
         }
         return sum / n as f64;
@@ -576,6 +591,9 @@ fn level_cost<O: Images>(
         };
         last = Some((b, c));
         sum += c;
+        if hopeless(sum / SAMPLES as f64) {
+            return f64::INFINITY;
+        }
     }
     sum / SAMPLES as f64
 }
