@@ -205,11 +205,14 @@ fn isotonic_runs<O: Images>(
         let p = model.predict_near_f64(t);
         let p = if p > lo { p } else { lo };
         let p = if p < hi { p } else { hi };
-        // SAFETY: `p` is within `lo..=hi`, slot indices below 2^31, and
-        // `scale` is at most 2^(62 - 2 * bits) with `end_slot < 2^bits`, so
-        // `p * scale` is below 2^62, not NaN, and fits in an i64, which is
-        // what `to_int_unchecked` requires. The checked `as` conversion
-        // adds saturation code for every key of every bulk load.
+        // SAFETY: `p` is within `lo..=hi`, so below `end_slot < 2^bits`,
+        // and `scale` is 2^frac with `frac <= 62 - 2 * bits` when that is
+        // positive, 0 otherwise: `p * scale` is below 2^(62 - bits) or, for
+        // a node of 2^31 slots or more (single-level nodes may outgrow the
+        // configured cap), below `end_slot` itself. Either way it is finite,
+        // not NaN (NaN fails `p > lo`), and fits in an i64, which is what
+        // `to_int_unchecked` requires. The checked `as` conversion adds
+        // saturation code for every key of every bulk load.
         unsafe { (p * scale).to_int_unchecked::<i64>() }
     };
     // Each key's wish less its rank, `q_i - i`, in a pass of its own: no
@@ -433,6 +436,8 @@ impl<K: Key, V> DataNode<K, V> {
         let mut i = 0;
         // Slots `..written` are written.
         let mut written = 0;
+        // The last key written, for a debug check of the order.
+        let mut last_t = 0u64;
         // Length of the block of consecutive occupied slots being written.
         let mut block = 0;
         for r in 0..runs {
@@ -452,6 +457,8 @@ impl<K: Key, V> DataNode<K, V> {
                     .next()
                     .expect("DataNode::build: fewer pairs than keys");
                 let t = ord(key);
+                debug_assert!(i == 0 || t > last_t, "pairs out of order");
+                last_t = t;
                 // The refit reads the same sample of keys as the rank fit;
                 // every `choice_step`-th of them is kept after the runs, as
                 // (image, slot), for the choice of model below.
@@ -882,9 +889,14 @@ impl<K: Key, V> DataNode<K, V> {
         std::hint::black_box(self.bitmap[predicted >> 6]);
         let (ub, probes) = match self.upper_bound_near(predicted, t) {
             // What the exponential search would have counted from
-            // `predicted`, about: the cost model compares these counts
-            // with its estimate.
-            Ok(ub) => (ub, 2 + 2 * ub.abs_diff(predicted).max(1).ilog2()),
+            // `predicted`: the cost model compares these counts with its
+            // estimate.
+            // (The window settles `ub` from `predicted - 1` to
+            // `predicted + 2`, where that search counted 3, 2, 2, 3.)
+            Ok(ub) => (
+                ub,
+                2 + u32::from(ub + 1 == predicted || ub == predicted + 2),
+            ),
             Err(start) => self.search(start, |x| x > t),
         };
         if ub > 0 && ord(self.slots[ub - 1].key) == t {

@@ -372,6 +372,12 @@ impl<K: Key, V> AlexMap<K, V> {
     }
 
     /// Removes and returns the entry with the smallest key.
+    ///
+    /// Its cost grows with the gaps before the first key of the first data
+    /// node, which every removal there rewrites and which grow as the front
+    /// is popped, until the node is rebuilt smaller (at `min_density`):
+    /// draining 1.6M bulk-loaded keys from the front took 3.7 us per pop,
+    /// against 0.18 us from the back.
     pub fn pop_first(&mut self) -> Option<(K, V)> {
         let key = *self.first_key_value()?.0;
         self.remove_entry(&key)
@@ -409,7 +415,12 @@ impl<K: Key, V> AlexMap<K, V> {
             return;
         }
         if removed < few {
-            for k in &doomed_keys {
+            // Largest first: a removal rewrites the gaps left of its slot
+            // back to the previous key, so removing a run of neighbours in
+            // ascending order would rewrite the gaps the earlier removals
+            // left, again and again (2.76 s against 58 ms for the smallest
+            // 24% of 1.6M keys).
+            for k in doomed_keys.iter().rev() {
                 self.remove(k);
             }
             return;
@@ -699,23 +710,29 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
     /// with the map's entries, and the map is rebuilt from the merge by a
     /// bulk load: O((n + m) + m log m) instead of m inserts, and still
     /// linear in total over any sequence of such batches, since each
-    /// rebuild costs at most five times its batch. Smaller batches are
-    /// inserted one by one.
+    /// rebuild costs at most five times its batch (for iterators whose
+    /// size hint is honest: an overstated lower bound can make a few pairs
+    /// rebuild the map). Smaller batches are inserted one by one.
     ///
     /// # Panics
     /// On a NaN key. A batch being merged is checked before the map is
-    /// touched, so the map is then unchanged; one inserted one by one
-    /// keeps the pairs before the NaN.
+    /// touched, so the map is then unchanged, as it is if the iterator
+    /// itself panics; one inserted one by one keeps the pairs before.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         let iter = iter.into_iter();
         let hint = iter.size_hint().0;
-        if hint < EXTEND_REBUILD_MIN || hint * 4 < self.len {
+        if hint < EXTEND_REBUILD_MIN || hint.saturating_mul(4) < self.len {
             for (k, v) in iter {
                 self.insert(k, v);
             }
             return;
         }
-        let mut batch: Vec<(K, V)> = iter.collect();
+        // Pushed one by one: `collect` would reserve the hint's lower
+        // bound, which an iterator may overstate.
+        let mut batch: Vec<(K, V)> = Vec::with_capacity(hint.min(1 << 20));
+        for pair in iter {
+            batch.push(pair);
+        }
         assert!(
             batch.iter().all(|(k, _)| k.is_valid()),
             "AlexMap::extend: {}",
@@ -726,6 +743,9 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
         let empty = AlexMap::with_config(self.config.clone())
             .expect("the map's configuration was validated when it was made");
         let old = std::mem::replace(self, empty);
+        // The structural-change counts describe the map's history, which a
+        // rebuild continues.
+        let counters = old.counters;
         let mut merged: Vec<(K, V)> = Vec::with_capacity(old.len() + batch.len());
         // Values replaced are dropped once the map is whole again.
         let mut gone: Vec<V> = Vec::new();
@@ -747,6 +767,7 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
         }
         merged.extend(old);
         self.load_sorted(merged.into_iter());
+        self.counters = counters;
         drop(gone);
     }
 }

@@ -147,9 +147,9 @@ impl LinearModel {
         }
         let base = base_for(ords.at(0), ords.at(n - 1));
         let stride = stride.max(1);
-        // Keys `j * stride` for `j < m`. (Not `near_distance`: with keys 0
-        // and `u64::MAX` the base is 2^63 - 1 and the largest key lies 2^63
-        // above it, which wraps.)
+        // Keys `j * stride` for `j < m`, measured exactly (the short
+        // `near_distance` is exact too for keys of the span since the base
+        // rounds up, but this fit is not where the time goes).
         let m = (n - 1) / stride + 1;
         let x = |j: usize| ordered_distance(ords.at(j * stride), base);
         // Two passes (means, then centred sums) keep the fit exact enough

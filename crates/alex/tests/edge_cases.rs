@@ -338,13 +338,16 @@ fn iter_mut_pop_and_retain_behave_like_btreemap() {
         // A few removed (one by one), then most of them (a rebuild), each
         // time changing the values kept.
         for modulus in [97, 3] {
-            let mut seen = 0;
+            let mut seen = Vec::new();
             map.retain(|k, v| {
-                seen += 1;
+                seen.push(*k);
                 *v ^= *k & 0xff;
                 *k % modulus != 1
             });
-            assert_eq!(seen, model.len());
+            assert!(
+                seen.iter().eq(model.keys()),
+                "retain visits every key once, in order"
+            );
             model.retain(|k, v| {
                 *v ^= *k & 0xff;
                 *k % modulus != 1
@@ -356,6 +359,16 @@ fn iter_mut_pop_and_retain_behave_like_btreemap() {
                 .map(|(k, v)| (*k, *v))
                 .eq(model.iter().map(|(k, v)| (*k, *v))));
         }
+        // A contiguous run of the smallest keys, one by one (under a
+        // quarter), then the rest but the largest (a rebuild).
+        let cut = *model.keys().nth(model.len() / 5).unwrap();
+        map.retain(|k, _| *k >= cut);
+        model.retain(|k, _| *k >= cut);
+        map.check();
+        assert!(map
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .eq(model.iter().map(|(k, v)| (*k, *v))));
         // The rebuilt map keeps its configuration and takes inserts.
         assert_eq!(map.config(), &config);
         for &k in &keys[..10_000] {
@@ -394,6 +407,33 @@ fn extend_merges_large_batches_like_btreemap() {
         }
         assert_eq!(map.config(), &config);
     }
+    // A rebuild keeps the map's history of structural changes.
+    let mut grown = AlexMap::new();
+    for _ in 0..100_000 {
+        grown.insert(rng.next(), 1u64);
+    }
+    let before = grown.stats().counters;
+    assert!(before.expansions > 0);
+    grown.extend((0..50_000).map(|_| (rng.next(), 2u64)));
+    assert_eq!(grown.stats().counters, before);
+    grown.check();
+    // An iterator that overstates its size: merged all the same.
+    struct Overstated(std::vec::IntoIter<(u64, u64)>);
+    impl Iterator for Overstated {
+        type Item = (u64, u64);
+        fn next(&mut self) -> Option<(u64, u64)> {
+            self.0.next()
+        }
+        fn size_hint(&self) -> (usize, Option<usize>) {
+            (usize::MAX, None)
+        }
+    }
+    let mut small: AlexMap<u64, u64> = (0..10).map(|k| (k, k)).collect();
+    small.extend(Overstated(vec![(3, 30), (20, 200), (3, 31)].into_iter()));
+    let got: Vec<(u64, u64)> = small.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut want: BTreeMap<u64, u64> = (0..10).map(|k| (k, k)).collect();
+    want.extend([(3, 30), (20, 200), (3, 31)]);
+    assert!(got.into_iter().eq(want));
     // A NaN anywhere in a merged batch panics before the map changes.
     let mut floats: AlexMap<f64, u32> = (0..1000).map(|i| (i as f64, i)).collect();
     let mut batch: Vec<(f64, u32)> = (0..500).map(|i| (i as f64 + 0.5, 7)).collect();
