@@ -454,12 +454,8 @@ pub struct IntoIter<K, V> {
 }
 
 pub(crate) fn into_iter<K: Key, V>(mut map: AlexMap<K, V>) -> IntoIter<K, V> {
-    let mut all = Vec::with_capacity(map.len());
-    for id in nodes_in_order(&map) {
-        all.extend(map.data[id as usize].drain());
-    }
     IntoIter {
-        inner: all.into_iter(),
+        inner: map.take_sorted().into_iter(),
     }
 }
 

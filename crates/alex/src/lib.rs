@@ -153,6 +153,17 @@ impl<K: Key, V> AlexMap<K, V> {
         self.len = 0;
     }
 
+    /// Moves every entry out, in key order, leaving the map empty (its
+    /// configuration and counters stay).
+    pub(crate) fn take_sorted(&mut self) -> Vec<(K, V)> {
+        let mut all = Vec::with_capacity(self.len);
+        for id in iter::nodes_in_order(self) {
+            all.extend(self.data[id as usize].drain());
+        }
+        self.reset_to_empty();
+        all
+    }
+
     /// The configuration the map was built with.
     pub fn config(&self) -> &Config {
         &self.config
@@ -425,22 +436,14 @@ impl<K: Key, V> AlexMap<K, V> {
             }
             return;
         }
-        let is_doomed = |i: usize| doomed[i / 64] >> (i % 64) & 1 == 1;
-        let mut kept = Vec::with_capacity(self.len - removed);
-        // Dropped once the map is whole again, so that a value's `Drop`
-        // that panics cannot leave it half rebuilt.
-        let mut gone = Vec::with_capacity(removed);
+        // `gone` is dropped once the map is whole again, so that a value's
+        // `Drop` that panics cannot leave it half rebuilt.
         let mut i = 0;
-        for id in iter::nodes_in_order(self) {
-            for pair in self.data[id as usize].drain() {
-                if is_doomed(i) {
-                    gone.push(pair);
-                } else {
-                    kept.push(pair);
-                }
-                i += 1;
-            }
-        }
+        let (gone, kept): (Vec<_>, Vec<_>) = self.take_sorted().into_iter().partition(|_| {
+            let is_doomed = doomed[i / 64] >> (i % 64) & 1 == 1;
+            i += 1;
+            is_doomed
+        });
         self.load_sorted(kept.into_iter());
         drop(gone);
     }
@@ -740,16 +743,12 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
         );
         // Stable: of equal keys the later pair stays later.
         batch.sort_by_key(|(k, _)| k.to_ordered());
-        let empty = AlexMap::with_config(self.config.clone())
-            .expect("the map's configuration was validated when it was made");
-        let old = std::mem::replace(self, empty);
-        // The structural-change counts describe the map's history, which a
-        // rebuild continues.
-        let counters = old.counters;
+        // The map is emptied in place: its configuration and its counts of
+        // structural changes carry over to the rebuilt map.
+        let mut old = self.take_sorted().into_iter().peekable();
         let mut merged: Vec<(K, V)> = Vec::with_capacity(old.len() + batch.len());
         // Values replaced are dropped once the map is whole again.
         let mut gone: Vec<V> = Vec::new();
-        let mut old = old.into_iter().peekable();
         for (k, v) in batch {
             let t = k.to_ordered();
             while let Some(pair) = old.next_if(|(o, _)| o.to_ordered() < t) {
@@ -767,7 +766,6 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
         }
         merged.extend(old);
         self.load_sorted(merged.into_iter());
-        self.counters = counters;
         drop(gone);
     }
 }
