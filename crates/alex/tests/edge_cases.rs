@@ -289,6 +289,16 @@ fn iterators_and_traits() {
     assert!(empty.first_key_value().is_none() && empty.last_key_value().is_none());
 }
 
+/// `map` passes `check()` and holds exactly `model`'s entries.
+fn assert_same(map: &AlexMap<u64, u64>, model: &BTreeMap<u64, u64>) {
+    map.check();
+    assert_eq!(map.len(), model.len());
+    assert!(map
+        .iter()
+        .map(|(k, v)| (*k, *v))
+        .eq(model.iter().map(|(k, v)| (*k, *v))));
+}
+
 #[test]
 fn iter_mut_pop_and_retain_behave_like_btreemap() {
     let mut rng = Rng(41);
@@ -320,10 +330,7 @@ fn iter_mut_pop_and_retain_behave_like_btreemap() {
         for v in model.values_mut() {
             *v += 1;
         }
-        assert!(map
-            .iter()
-            .map(|(k, v)| (*k, *v))
-            .eq(model.iter().map(|(k, v)| (*k, *v))));
+        assert_same(&map, &model);
         // Pops from both ends.
         for _ in 0..1000 {
             assert_eq!(map.pop_first(), model.pop_first());
@@ -352,23 +359,14 @@ fn iter_mut_pop_and_retain_behave_like_btreemap() {
                 *v ^= *k & 0xff;
                 *k % modulus != 1
             });
-            map.check();
-            assert_eq!(map.len(), model.len());
-            assert!(map
-                .iter()
-                .map(|(k, v)| (*k, *v))
-                .eq(model.iter().map(|(k, v)| (*k, *v))));
+            assert_same(&map, &model);
         }
         // A contiguous run of the smallest keys, one by one (under a
         // quarter), then the rest but the largest (a rebuild).
         let cut = *model.keys().nth(model.len() / 5).unwrap();
         map.retain(|k, _| *k >= cut);
         model.retain(|k, _| *k >= cut);
-        map.check();
-        assert!(map
-            .iter()
-            .map(|(k, v)| (*k, *v))
-            .eq(model.iter().map(|(k, v)| (*k, *v))));
+        assert_same(&map, &model);
         // The rebuilt map keeps its configuration and takes inserts.
         assert_eq!(map.config(), &config);
         for &k in &keys[..10_000] {
@@ -398,12 +396,7 @@ fn extend_merges_large_batches_like_btreemap() {
                 .collect();
             map.extend(batch.iter().copied());
             model.extend(batch.iter().copied());
-            map.check();
-            assert_eq!(map.len(), model.len());
-            assert!(map
-                .iter()
-                .map(|(k, v)| (*k, *v))
-                .eq(model.iter().map(|(k, v)| (*k, *v))));
+            assert_same(&map, &model);
         }
         assert_eq!(map.config(), &config);
     }
