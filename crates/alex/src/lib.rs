@@ -276,7 +276,10 @@ impl<K: Key, V> AlexMap<K, V> {
                 rounds <= MAX_INSERT_ROUNDS,
                 "AlexMap::insert made no progress after {MAX_INSERT_ROUNDS} restructurings (a bug: please report)"
             );
-            let leaf = self.descend_with_path(t);
+            // The path is recorded only for a restructuring, which is rare:
+            // pushing it on every insert cost more instructions than the
+            // descent itself.
+            let leaf = self.leaf_for(t);
             // A node whose inserts have been shifting keys by the hundred is
             // restructured as if full, and the cost model splits it: random
             // inserts into a node rebuilt with room at one end pack its keys
@@ -288,6 +291,8 @@ impl<K: Key, V> AlexMap<K, V> {
             if self.config.layout == Layout::Adaptive
                 && self.data[leaf].counters.shifting_catastrophically()
             {
+                let again = self.descend_with_path(t);
+                debug_assert_eq!(again, leaf);
                 split::make_room(self, leaf, t, NoRoom::Full);
                 continue;
             }
@@ -300,6 +305,8 @@ impl<K: Key, V> AlexMap<K, V> {
                 Insert::NoRoom(k, v, why) => {
                     key = k;
                     value = v;
+                    let again = self.descend_with_path(t);
+                    debug_assert_eq!(again, leaf);
                     split::make_room(self, leaf, t, why);
                 }
             }
