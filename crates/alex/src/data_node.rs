@@ -5,10 +5,17 @@
 //! - bit `i` of `bitmap` is set if and only if `slots[i].val` is
 //!   initialised (this is the safety invariant of every `unsafe` block here);
 //! - occupied slots hold strictly increasing keys;
-//! - a gap holds the key of the nearest occupied slot to its right, or
-//!   `K::MAX_KEY` when there is none, so the key array is non-decreasing and
-//!   the search needs no bitmap: the last slot with key `<= t` is occupied
-//!   whenever its key equals `t` (save the trailing `MAX_KEY` gaps);
+//! - `first` is the first occupied slot (the slot count when there is
+//!   none);
+//! - a gap from `first` on holds the key of the nearest occupied slot to its
+//!   right, or `K::MAX_KEY` when there is none; the leading gaps, before
+//!   `first`, hold non-decreasing keys no larger than the key at `first`.
+//!   So the key array is non-decreasing and the search needs no bitmap: the
+//!   last slot with key `<= t` is occupied whenever its key equals `t` and
+//!   it is not before `first` (save the trailing `MAX_KEY` gaps). Leading
+//!   gaps keep the keys of removed smallest keys: removing a node's first
+//!   key rewrites no gap, so draining a node from the front costs the same
+//!   per key as draining it from the back;
 //! - `num_keys` is the number of set bits, and at least one slot exists.
 //!
 //! This module knows nothing about the tree or the cost policy: it reports
@@ -19,7 +26,7 @@ use core::mem::{self, MaybeUninit};
 use crate::cost::{self, DataCost, NodeCounters, PlacementStats};
 use crate::images::Images;
 use crate::key::{near_distance, Key};
-use crate::model::{clamp_below, max_index_of, LinearModel};
+use crate::model::{clamp_between, index_bound, max_index_of, LinearModel};
 use crate::simd;
 
 /// `find` compares the key with every slot from `WINDOW_LEFT` slots before
@@ -125,8 +132,8 @@ impl RefitSums {
     }
 }
 
-// The fields `find` reads (model, `max_pos`, slots) come first, and a node
-// starts a cache line, so a lookup reads one line of the header.
+// The fields `find` reads (model, `max_pos`, slots, `min_pos`) come first,
+// and a node starts a cache line, so a lookup reads one line of the header.
 #[repr(C, align(64))]
 pub(crate) struct DataNode<K: Key, V> {
     pub model: LinearModel,
@@ -134,6 +141,12 @@ pub(crate) struct DataNode<K: Key, V> {
     /// `find`'s prediction, kept here so lookups do not convert it.
     max_pos: f64,
     slots: Box<[Slot<K, V>]>,
+    /// `first + WINDOW_LEFT` as `f64`: the lower clamp of `find`'s
+    /// prediction, which keeps its window clear of the leading gaps.
+    min_pos: f64,
+    /// The first occupied slot, or the slot count when the node is empty
+    /// (see the module's invariants).
+    first: usize,
     bitmap: Box<[u64]>,
     num_keys: usize,
     /// Keys the node takes before an insert reports `NoRoom::Full`; below
@@ -276,10 +289,10 @@ const CHOICE_SAMPLE_KEYS: usize = 512;
 /// in the units of `find`: nothing for a key its window settles (from two
 /// slots before the clamped prediction to one after), the exponential
 /// search's steps for any other.
-fn lookup_cost(sample: &[(i64, i64)], model: &LinearModel, max_pos: f64) -> u64 {
+fn lookup_cost(sample: &[(i64, i64)], model: &LinearModel, min_pos: f64, max_pos: f64) -> u64 {
     let mut cost = 0;
     for &(t, pos) in sample {
-        let start = clamp_below(model.predict_near_f64(t as u64), max_pos) as i64;
+        let start = clamp_between(model.predict_near_f64(t as u64), min_pos, max_pos) as i64;
         let e = pos - start;
         if !(-(WINDOW_LEFT as i64)..WINDOW_RIGHT as i64).contains(&e) {
             cost += u64::from(1 + 64 - e.unsigned_abs().leading_zeros());
@@ -427,6 +440,12 @@ impl<K: Key, V> DataNode<K, V> {
         let dst = &mut array.spare_capacity_mut()[..slots];
         let mut bitmap = vec![0u64; slots.div_ceil(64)].into_boxed_slice();
         let runs = scratch.len();
+        // The first key goes to the first run's offset (key 0 of it).
+        let first = if runs == 0 {
+            slots
+        } else {
+            scratch[0].0 as usize
+        };
         let mut stats = PlacementStats::default();
         let mut refit = RefitSums::default();
         let mut pairs = pairs.into_iter();
@@ -526,16 +545,18 @@ impl<K: Key, V> DataNode<K, V> {
         let placing = model.shifted(1.0);
         let refitted = refit.fit(model).shifted(1.0);
         let max_pos = max_index_of(slots);
+        let min_pos = index_bound(first + WINDOW_LEFT);
         let sample = &scratch[runs..];
-        let model =
-            if lookup_cost(sample, &refitted, max_pos) <= lookup_cost(sample, &placing, max_pos) {
-                refitted
-            } else {
-                placing
-            };
+        let model = if lookup_cost(sample, &refitted, min_pos, max_pos)
+            <= lookup_cost(sample, &placing, min_pos, max_pos)
+        {
+            refitted
+        } else {
+            placing
+        };
         for &(t, pos) in sample {
             stats.record_error(
-                clamp_below(model.predict_near_f64(t as u64), max_pos),
+                clamp_between(model.predict_near_f64(t as u64), min_pos, max_pos),
                 pos as usize,
             );
         }
@@ -543,6 +564,8 @@ impl<K: Key, V> DataNode<K, V> {
             model,
             max_pos,
             slots: array.into_boxed_slice(),
+            min_pos,
+            first,
             bitmap,
             num_keys: n,
             limit: slots - 1,
@@ -660,14 +683,18 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     /// The slot `find` starts from: the model's prediction, clamped to the
-    /// slots. The distance from the model's base is the wrapped difference
+    /// slots from `first + WINDOW_LEFT` on, so that the window never reads a
+    /// leading gap (whose key may be that of a removed key), at no cost: the
+    /// lower clamp was against 0 before. A node's first keys, predicted
+    /// before that, now settle in the window rather than in the exponential
+    /// search. The distance from the model's base is the wrapped difference
     /// read as `i64` (two instructions), which equals the exact distance the
     /// model was fitted with whenever `t` is within 2^63 of the base; a key
     /// farther away only starts its search at a worse slot, and any start
     /// gives the same answer.
     #[inline(always)]
     fn find_start(&self, t: u64) -> usize {
-        clamp_below(self.model.predict_near_f64(t), self.max_pos)
+        clamp_between(self.model.predict_near_f64(t), self.min_pos, self.max_pos)
     }
 
     /// How many keys sit more than `distance` slots from where lookups
@@ -686,9 +713,10 @@ impl<K: Key, V> DataNode<K, V> {
         match self.upper_bound_near(self.find_start(t), t) {
             Ok(ub) => {
                 // `ub > 0` here. `ub - 1` is the last slot holding a key
-                // `<= t`. Gaps copy the key to their right, so if that key
-                // is `t` the slot is occupied (`t` is not MAX_KEY here: a
-                // window key exceeds it).
+                // `<= t`. The window starts at `first` or later (`min_pos`),
+                // and gaps from `first` on copy the key to their right, so
+                // if that key is `t` the slot is occupied (`t` is not
+                // MAX_KEY here: a window key exceeds it).
                 let j = ub - 1;
                 (ord(self.slots[j].key) == t).then_some(j)
             }
@@ -745,12 +773,13 @@ impl<K: Key, V> DataNode<K, V> {
             return None;
         }
         let j = ub - 1;
-        if ord(self.slots[j].key) != t {
+        if ord(self.slots[j].key) != t || j < self.first {
             return None;
         }
-        // The last slot holding `t` is occupied (gaps copy the key to their
-        // right), except for trailing MAX_KEY gaps: only the largest key
-        // needs the bitmap, which keeps lookups to one cache line.
+        // The last slot holding `t` from `first` on is occupied (gaps copy
+        // the key to their right), except for trailing MAX_KEY gaps: only
+        // the largest key needs the bitmap, which keeps lookups to one cache
+        // line.
         if t != ord(K::MAX_KEY) || self.occupied(j) {
             Some(j)
         } else {
@@ -854,7 +883,7 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     pub fn first_occupied(&self) -> Option<usize> {
-        self.next_occupied(0)
+        (self.first < self.slots.len()).then_some(self.first)
     }
 
     pub fn last_occupied(&self) -> Option<usize> {
@@ -954,6 +983,25 @@ impl<K: Key, V> DataNode<K, V> {
             for g in lo..q {
                 self.slots[g].key = key;
             }
+            if prev.is_none() {
+                // The key is the node's new first. The gaps after it, up to
+                // the old first (or the end), were leading gaps: they may
+                // hold the keys of removed smallest keys, and now must hold
+                // the key to their right. They are non-decreasing up to that
+                // key, so they all hold it when the nearest one does, as they
+                // do unless the node lost its smallest keys.
+                self.set_first(q);
+                let right = if hi < cap {
+                    self.slots[hi].key
+                } else {
+                    K::MAX_KEY
+                };
+                if q + 1 < hi && ord(self.slots[q + 1].key) != ord(right) {
+                    for g in q + 1..hi {
+                        self.slots[g].key = right;
+                    }
+                }
+            }
         } else {
             // Neighbours are adjacent: shift towards the nearest gap.
             let ins = hi;
@@ -980,6 +1028,9 @@ impl<K: Key, V> DataNode<K, V> {
                 shift_left(&mut self.slots[g..ins]);
                 self.write_gap(ins - 1, key, value);
                 self.set_bit(g);
+                // Slots `g + 1..ins` were occupied: a leading gap `g` was
+                // just before `first`, which moves onto it.
+                self.set_first(self.first.min(g));
                 self.counters.shifts += (ins - 1 - g) as u64;
             }
         }
@@ -997,6 +1048,13 @@ impl<K: Key, V> DataNode<K, V> {
             val: MaybeUninit::new(value),
         };
         self.set_bit(i);
+    }
+
+    /// Records `i` as the first occupied slot (the slot count: none).
+    #[inline(always)]
+    fn set_first(&mut self, i: usize) {
+        self.first = i;
+        self.min_pos = index_bound(i + WINDOW_LEFT);
     }
 
     #[inline(always)]
@@ -1017,6 +1075,12 @@ impl<K: Key, V> DataNode<K, V> {
         // value is initialised; the bit is now clear, so it is read once.
         let value = unsafe { self.slots[i].val.assume_init_read() };
         self.num_keys -= 1;
+        if i == self.first {
+            // The slot joins the leading gaps, which keep their keys (see the
+            // module's invariants): no gap is rewritten.
+            self.set_first(self.next_occupied(i + 1).unwrap_or(self.slots.len()));
+            return Some(value);
+        }
         let replacement = self
             .next_occupied(i + 1)
             .map_or(K::MAX_KEY, |j| self.slots[j].key);
@@ -1062,6 +1126,7 @@ impl<K: Key, V> DataNode<K, V> {
             i = j + 1;
         }
         self.num_keys = 0;
+        self.set_first(self.slots.len());
         out
     }
 
@@ -1088,9 +1153,12 @@ impl<K: Key, V> DataNode<K, V> {
             "non-monotone model {:?}",
             self.model
         );
+        let first = (0..n).find(|&i| self.occupied(i)).unwrap_or(n);
+        assert_eq!(self.first, first, "first occupied slot");
+        assert_eq!(self.min_pos, index_bound(first + WINDOW_LEFT), "min_pos");
         let mut right = K::MAX_KEY;
         let mut right_occupied = false;
-        for i in (0..n).rev() {
+        for i in (first..n).rev() {
             let k = self.slots[i].key;
             if self.occupied(i) {
                 if right_occupied {
@@ -1101,6 +1169,17 @@ impl<K: Key, V> DataNode<K, V> {
             } else {
                 assert!(k.key_eq(right), "gap {i} holds {k:?}, expected {right:?}");
             }
+        }
+        // Leading gaps: non-decreasing up to the first key (or the end).
+        let mut next = if first < n {
+            ord(self.slots[first].key)
+        } else {
+            ord(K::MAX_KEY)
+        };
+        for i in (0..first).rev() {
+            let k = ord(self.slots[i].key);
+            assert!(k <= next, "leading gap {i} holds a key above its right");
+            next = k;
         }
         assert!(
             self.limit < n && self.limit >= self.num_keys.min(n - 1),
@@ -1144,6 +1223,8 @@ impl<K: Key, V: Clone> Clone for DataNode<K, V> {
             model: self.model,
             max_pos: self.max_pos,
             slots,
+            min_pos: self.min_pos,
+            first: self.first,
             bitmap: self.bitmap.clone(),
             num_keys: self.num_keys,
             limit: self.limit,
@@ -1170,6 +1251,8 @@ mod tests {
         let start = &node as *const _ as usize;
         let slots = &node.slots as *const _ as usize;
         assert!(slots + core::mem::size_of_val(&node.slots) - start <= 64);
+        let first = &node.first as *const _ as usize;
+        assert!(first + core::mem::size_of_val(&node.first) - start <= 64);
     }
     use std::collections::BTreeMap;
 
@@ -1194,6 +1277,72 @@ mod tests {
         }
         assert!(node.find(2).is_none());
         assert!(node.find(u64::MAX).is_none());
+    }
+
+    #[test]
+    fn removing_first_keys_leaves_leading_gaps_unread() {
+        // Removing a node's smallest key rewrites no gap: the leading gaps
+        // keep removed keys, which lookups must not report, and an insert
+        // before the first key must put the gaps after it right again.
+        let keys: Vec<u64> = (0..300).map(|i| 1000 + 7 * i).collect();
+        let mut node = node_of(&keys, 512);
+        let mut model: BTreeMap<u64, u64> = keys.iter().map(|&k| (k, k * 10)).collect();
+        for &k in &keys[..200] {
+            assert_eq!(node.remove(k), model.remove(&k));
+            node.check();
+            assert_eq!(node.find(k), None, "removed key {k} found");
+            assert_eq!(
+                node.first_occupied().map(|i| *node.key_at(i)),
+                model.keys().next().copied()
+            );
+        }
+        for &k in &keys[..200] {
+            assert_eq!(node.find(k), None, "removed key {k} found");
+            assert_eq!(
+                node.lower_bound_occupied(k).map(|i| *node.key_at(i)),
+                Some(keys[200])
+            );
+            assert_eq!(node.last_at_most(k), None);
+        }
+        for &k in &keys[200..] {
+            assert_eq!(node.find(k).map(|i| *node.key_at(i)), Some(k));
+        }
+        // Re-insert some removed keys and keys between them, below the
+        // first key: the stale gaps after each new first key are rewritten.
+        for (step, k) in [1350u64, 1351, 1000, 2390, 1002, 1700, 999]
+            .into_iter()
+            .enumerate()
+        {
+            match node.insert(k, step as u64) {
+                Insert::Inserted => assert!(model.insert(k, step as u64).is_none()),
+                Insert::Replaced(old) => assert_eq!(model.insert(k, step as u64), Some(old)),
+                Insert::NoRoom(..) => panic!("room expected"),
+            }
+            node.check();
+            for (&mk, &mv) in &model {
+                let i = node.find(mk).expect("key present");
+                assert_eq!(*node.entry_at(i).1, mv);
+            }
+            for &gone in &keys[..200] {
+                assert_eq!(node.find(gone).is_some(), model.contains_key(&gone));
+            }
+        }
+        // Empty it from the front, then refill: the trailing gaps take
+        // MAX_KEY again.
+        let remaining: Vec<u64> = model.keys().copied().collect();
+        for k in remaining {
+            assert_eq!(node.remove(k), model.remove(&k));
+            node.check();
+        }
+        assert_eq!(node.len(), 0);
+        assert_eq!(node.first_occupied(), None);
+        for k in [2000u64, 1200, 2900, 1001] {
+            assert!(matches!(node.insert(k, 1), Insert::Inserted));
+            node.check();
+            assert!(node.find(k).is_some());
+        }
+        assert_eq!(node.find(1), None);
+        assert_eq!(node.find(1000), None);
     }
 
     #[test]

@@ -86,6 +86,29 @@ pub(crate) fn clamp_below(p: f64, max: f64) -> usize {
     unsafe { p.to_int_unchecked::<i64>() as usize }
 }
 
+/// The index `i` as `f64`, capped at [`MAX_INDEX`]: a lower bound a node
+/// keeps for [`clamp_between`].
+pub(crate) fn index_bound(i: usize) -> f64 {
+    i.min(MAX_INDEX) as f64
+}
+
+/// The prediction `p` clamped to `lo..=hi` and truncated to an index; NaN
+/// goes to `lo`, and a `lo` above `hi` gives `hi`. Both bounds must come
+/// from [`index_bound`] or [`max_index_of`], kept by the node: the same two
+/// instructions as [`clamp_below`], with a kept lower bound instead of 0.
+#[inline(always)]
+pub(crate) fn clamp_between(p: f64, lo: f64, hi: f64) -> usize {
+    debug_assert!((0.0..=MAX_INDEX as f64).contains(&lo));
+    debug_assert!((0.0..=MAX_INDEX as f64).contains(&hi));
+    let p = if p > lo { p } else { lo };
+    let p = if p < hi { p } else { hi };
+    // SAFETY: `p` is `lo`, `hi` or a value between them, not NaN, and both
+    // bounds are within `0.0..=2^53` (`index_bound`, `max_index_of`; the
+    // nodes' copies are verified by `check`), so the integer part fits in
+    // an i64, which is what `to_int_unchecked` requires.
+    unsafe { p.to_int_unchecked::<i64>() as usize }
+}
+
 impl LinearModel {
     /// A model that sends every key to position 0.
     pub const ZERO: LinearModel = LinearModel {

@@ -300,6 +300,58 @@ fn assert_same(map: &AlexMap<u64, u64>, model: &BTreeMap<u64, u64>) {
 }
 
 #[test]
+fn draining_from_the_front_like_a_queue() {
+    // A priority-queue pattern: pop the smallest key, look up what was
+    // popped, push larger keys and now and then one below the smallest.
+    // Removing a node's first key leaves the removed keys in its leading
+    // gaps; no lookup may find them, and an insert before the first key
+    // must make them ordinary gaps again.
+    let mut rng = Rng(97);
+    let mut keys: Vec<u64> = (0..150_000).map(|_| rng.next() >> 4).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for config in [
+        Config::default(),
+        Config::read_mostly(),
+        Config::prototype_fixed_leaves(64),
+    ] {
+        let pairs: Vec<(u64, u64)> = keys.iter().map(|&k| (k, k ^ 3)).collect();
+        let mut map = AlexMap::bulk_load_with_config(config, pairs.iter().copied()).unwrap();
+        let mut model: BTreeMap<u64, u64> = pairs.into_iter().collect();
+        let mut popped = Vec::new();
+        for step in 0..120_000u64 {
+            let got = map.pop_first();
+            assert_eq!(got, model.pop_first());
+            let (k, _) = got.unwrap();
+            assert_eq!(map.get(&k), None);
+            popped.push(k);
+            if step % 7 == 0 {
+                // A key popped a while ago: below the smallest key now.
+                let old = popped[popped.len() / 2];
+                assert_eq!(map.get(&old), None);
+                assert_eq!(map.insert(old, step), model.insert(old, step));
+            }
+            if step % 5 == 0 {
+                let k = rng.next() >> 4;
+                assert_eq!(map.insert(k, step), model.insert(k, step));
+            }
+            if step % 20_000 == 0 {
+                assert_same(&map, &model);
+            }
+        }
+        for &k in &popped {
+            assert_eq!(map.get(&k), model.get(&k));
+        }
+        assert_same(&map, &model);
+        while let Some(e) = map.pop_first() {
+            assert_eq!(Some(e), model.pop_first());
+        }
+        assert!(model.is_empty());
+        map.check();
+    }
+}
+
+#[test]
 fn iter_mut_pop_and_retain_behave_like_btreemap() {
     let mut rng = Rng(41);
     let keys: Vec<u64> = (0..200_000).map(|_| rng.next() >> 8).collect();
