@@ -1099,18 +1099,12 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     /// The entries of occupied slots in key order, values mutably.
-    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&K, &mut V)> {
-        let bitmap = &self.bitmap;
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .filter(move |(i, _)| bitmap[i >> 6] >> (i & 63) & 1 == 1)
-            .map(|(_, slot)| {
-                let Slot { key, val } = slot;
-                // SAFETY: the filter keeps occupied slots only, whose values
-                // are initialised; each slot is yielded once.
-                (&*key, unsafe { val.assume_init_mut() })
-            })
+    pub fn iter_mut(&mut self) -> SlotsMut<'_, K, V> {
+        let DataNode { slots, bitmap, .. } = self;
+        SlotsMut {
+            slots: slots.iter_mut().enumerate(),
+            bitmap,
+        }
     }
 
     /// Moves every entry out, in key order, leaving the node empty.
@@ -1188,6 +1182,55 @@ impl<K: Key, V> DataNode<K, V> {
         );
     }
 }
+
+/// The occupied slots of one data node in order, keys shared and values
+/// mutable: [`DataNode::iter_mut`].
+pub(crate) struct SlotsMut<'a, K, V> {
+    slots: core::iter::Enumerate<core::slice::IterMut<'a, Slot<K, V>>>,
+    bitmap: &'a [u64],
+}
+
+impl<'a, K, V> SlotsMut<'a, K, V> {
+    #[inline]
+    fn yield_if_occupied(
+        &self,
+        (i, slot): (usize, &'a mut Slot<K, V>),
+    ) -> Option<(&'a K, &'a mut V)> {
+        if self.bitmap[i >> 6] >> (i & 63) & 1 == 1 {
+            let Slot { key, val } = slot;
+            // SAFETY: bit i is set, so the value is initialised; the slice
+            // iterator yields each slot once, so no value is lent twice.
+            Some((&*key, unsafe { val.assume_init_mut() }))
+        } else {
+            None
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for SlotsMut<'a, K, V> {
+    type Item = (&'a K, &'a mut V);
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let slot = self.slots.next()?;
+            if let Some(item) = self.yield_if_occupied(slot) {
+                return Some(item);
+            }
+        }
+    }
+}
+
+impl<K, V> DoubleEndedIterator for SlotsMut<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        loop {
+            let slot = self.slots.next_back()?;
+            if let Some(item) = self.yield_if_occupied(slot) {
+                return Some(item);
+            }
+        }
+    }
+}
+
+impl<K, V> core::iter::FusedIterator for SlotsMut<'_, K, V> {}
 
 impl<K: Key, V> Drop for DataNode<K, V> {
     fn drop(&mut self) {

@@ -8,7 +8,7 @@
 use core::iter::FusedIterator;
 use core::ops::{Bound, RangeBounds};
 
-use crate::data_node::NO_NODE;
+use crate::data_node::{SlotsMut, NO_NODE};
 use crate::key::Key;
 use crate::AlexMap;
 
@@ -378,7 +378,7 @@ pub(crate) fn nodes_in_order<K: Key, V>(map: &AlexMap<K, V>) -> Vec<u32> {
 /// A mutable iterator over the entries in key order (keys shared, values
 /// mutable), from [`AlexMap::iter_mut`].
 pub struct IterMut<'a, K: Key, V> {
-    inner: Box<dyn DoubleEndedIterator<Item = (&'a K, &'a mut V)> + 'a>,
+    inner: core::iter::Flatten<std::vec::IntoIter<SlotsMut<'a, K, V>>>,
     remaining: usize,
 }
 
@@ -387,16 +387,17 @@ pub(crate) fn iter_mut<K: Key, V>(map: &mut AlexMap<K, V>) -> IterMut<'_, K, V> 
     let remaining = map.len();
     let mut by_id: Vec<Option<&mut crate::data_node::DataNode<K, V>>> =
         map.data.iter_mut().map(Some).collect();
-    let nodes: Vec<_> = order
+    let nodes: Vec<SlotsMut<'_, K, V>> = order
         .into_iter()
         .map(|id| {
             by_id[id as usize]
                 .take()
                 .expect("each data node is linked once")
+                .iter_mut()
         })
         .collect();
     IterMut {
-        inner: Box::new(nodes.into_iter().flat_map(|node| node.iter_mut())),
+        inner: nodes.into_iter().flatten(),
         remaining,
     }
 }
@@ -423,6 +424,8 @@ impl<K: Key, V> DoubleEndedIterator for IterMut<'_, K, V> {
 
 impl<K: Key, V> ExactSizeIterator for IterMut<'_, K, V> {}
 
+impl<K: Key, V> FusedIterator for IterMut<'_, K, V> {}
+
 /// A mutable iterator over the values in key order, from
 /// [`AlexMap::values_mut`].
 pub struct ValuesMut<'a, K: Key, V> {
@@ -446,6 +449,8 @@ impl<K: Key, V> DoubleEndedIterator for ValuesMut<'_, K, V> {
 }
 
 impl<K: Key, V> ExactSizeIterator for ValuesMut<'_, K, V> {}
+
+impl<K: Key, V> FusedIterator for ValuesMut<'_, K, V> {}
 
 /// An owning iterator over the entries in key order, from
 /// `AlexMap::into_iter`.

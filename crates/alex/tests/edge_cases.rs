@@ -267,6 +267,26 @@ fn iterators_and_traits() {
     assert_eq!(it.len(), 998);
     let middle: Vec<u64> = it.map(|(k, _)| *k).collect();
     assert_eq!(middle, (1..999).collect::<Vec<_>>());
+    // The mutable iterators are Send, Sync and fused, as BTreeMap's are:
+    // a thread can take one, and `None` stays `None`.
+    fn send_sync_fused<T: Send + Sync + std::iter::FusedIterator>(_: &T) {}
+    let mut owned = map.clone();
+    let mut it = owned.iter_mut();
+    send_sync_fused(&it);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for (k, v) in it.by_ref().take(10) {
+                v.push_str(&k.to_string());
+            }
+        });
+    });
+    assert_eq!(it.len(), 990);
+    assert_eq!(it.by_ref().count(), 990);
+    assert!(it.next().is_none() && it.next_back().is_none() && it.next().is_none());
+    assert_eq!(owned.get(&9).map(String::as_str), Some("99"));
+    let values = owned.values_mut();
+    send_sync_fused(&values);
+    assert_eq!(values.rev().map(|v| v.len()).last(), Some(2));
     let mut copy = map.clone();
     copy.insert(5000, "x".into());
     *copy.get_mut(&1).unwrap() = "changed".into();
