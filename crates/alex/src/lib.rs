@@ -24,6 +24,7 @@ mod config;
 mod cost;
 #[allow(unsafe_code)]
 mod data_node;
+mod entry;
 mod error;
 mod images;
 mod inner_node;
@@ -37,6 +38,7 @@ mod split;
 mod stats;
 
 pub use config::{Config, Layout};
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use error::AlexError;
 pub use iter::{IntoIter, Iter, IterMut, Keys, Range, Values, ValuesMut};
 pub use key::Key;

@@ -197,6 +197,11 @@ fn nan_is_refused_and_changes_nothing() {
     let panicked = catch_unwind(AssertUnwindSafe(|| map.insert(f64::NAN, 3)));
     assert!(panicked.is_err());
     map.check();
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        map.entry(f64::NAN).or_insert(4);
+    }));
+    assert!(panicked.is_err());
+    map.check();
     assert_eq!(map.len(), 1);
     let err = AlexMap::<f32, u8>::bulk_load([(1.0, 1), (f32::NAN, 2)]).unwrap_err();
     assert_eq!(err, AlexError::NanKey);
@@ -317,6 +322,84 @@ fn assert_same(map: &AlexMap<u64, u64>, model: &BTreeMap<u64, u64>) {
         .iter()
         .map(|(k, v)| (*k, *v))
         .eq(model.iter().map(|(k, v)| (*k, *v))));
+}
+
+#[test]
+fn entry_api_behaves_like_btreemap() {
+    use alex::Entry;
+    use std::collections::btree_map::Entry as BEntry;
+    for config in [
+        Config::default(),
+        Config::read_mostly(),
+        Config::prototype_fixed_leaves(64),
+        Config::prototype_single_level(),
+    ] {
+        let mut rng = Rng(5);
+        let mut map: AlexMap<u64, u64> = AlexMap::with_config(config).unwrap();
+        let mut model: BTreeMap<u64, u64> = BTreeMap::new();
+        for step in 0..40_000u64 {
+            // Few distinct keys, so entries are often occupied.
+            let k = rng.next() % 12_000;
+            match step % 6 {
+                0 => {
+                    *map.entry(k).or_insert(0) += step;
+                    *model.entry(k).or_insert(0) += step;
+                }
+                1 => {
+                    let a = *map.entry(k).and_modify(|v| *v ^= 7).or_insert_with(|| step);
+                    let b = *model
+                        .entry(k)
+                        .and_modify(|v| *v ^= 7)
+                        .or_insert_with(|| step);
+                    assert_eq!(a, b);
+                }
+                2 => {
+                    let a = map.entry(k).or_default();
+                    *a = a.wrapping_mul(3);
+                    let b = model.entry(k).or_default();
+                    *b = b.wrapping_mul(3);
+                }
+                3 => match (map.entry(k), model.entry(k)) {
+                    (Entry::Occupied(a), BEntry::Occupied(b)) => {
+                        assert_eq!((a.key(), a.get()), (b.key(), b.get()));
+                        assert_eq!(a.remove_entry(), b.remove_entry());
+                    }
+                    (Entry::Vacant(a), BEntry::Vacant(b)) => {
+                        assert_eq!(a.key(), b.key());
+                        assert_eq!(*a.insert(step), *b.insert(step));
+                    }
+                    (a, _) => panic!("entry {a:?} disagrees with BTreeMap"),
+                },
+                4 => match map.entry(k) {
+                    Entry::Occupied(mut e) => {
+                        assert_eq!(Some(e.insert(step)), model.insert(k, step));
+                        *e.get_mut() += 1;
+                        *model.get_mut(&k).unwrap() += 1;
+                        assert_eq!(Some(e.get()), model.get(&k));
+                    }
+                    Entry::Vacant(e) => {
+                        assert!(!model.contains_key(&k));
+                        assert_eq!(e.into_key(), k);
+                    }
+                },
+                _ => {
+                    if step % 12 == 5 {
+                        let a = map.first_entry().map(|e| e.remove_entry());
+                        assert_eq!(a, model.first_entry().map(|e| e.remove_entry()));
+                    } else if let Some(mut e) = map.last_entry() {
+                        *e.get_mut() ^= 1;
+                        let mut b = model.last_entry().unwrap();
+                        *b.get_mut() ^= 1;
+                        assert_eq!((e.key(), e.get()), (b.key(), b.get()));
+                    }
+                }
+            }
+            if step % 5000 == 0 {
+                assert_same(&map, &model);
+            }
+        }
+        assert_same(&map, &model);
+    }
 }
 
 #[test]

@@ -597,6 +597,10 @@ impl<K: FuzzKey> Session<K> {
                 let key = self.key(input);
                 self.get(key);
             }
+            16 if opcode & 0x20 != 0 => {
+                let key = self.key(input);
+                self.entry(key, opcode >> 6);
+            }
             16 => {
                 let key = self.key(input);
                 self.get_mut(key);
@@ -712,6 +716,51 @@ impl<K: FuzzKey> Session<K> {
             }
             None => assert_eq!(expected, None, "get_mut {key:?} missed"),
         }
+    }
+
+    /// The entry API: `or_insert`, `and_modify` then `or_insert`, or an
+    /// occupied entry's removal (a vacant one gives its key back).
+    fn entry(&mut self, key: K, how: u8) {
+        if key.is_nan() {
+            // `entry` panics on NaN, as `insert` does.
+            return self.get_mut(key);
+        }
+        let value = self.value();
+        self.trace_op(format_args!("entry {key:?} ({how}) with {value}"));
+        let present = self.model.contains_key(&key.ord());
+        match how % 3 {
+            0 => {
+                let got = *self.map.entry(key).or_insert(value);
+                let expected = self.model.entry(key.ord()).or_insert((key, value)).1;
+                assert_eq!(got, expected, "entry {key:?}: or_insert");
+            }
+            1 => {
+                let got = *self
+                    .map
+                    .entry(key)
+                    .and_modify(|v| *v = v.wrapping_add(value))
+                    .or_insert(value);
+                let e = self
+                    .model
+                    .entry(key.ord())
+                    .and_modify(|e| e.1 = e.1.wrapping_add(value))
+                    .or_insert((key, value));
+                assert_eq!(got, e.1, "entry {key:?}: and_modify");
+            }
+            _ => match self.map.entry(key) {
+                alex::Entry::Occupied(e) => {
+                    assert!(present, "entry {key:?} occupied, absent from the model");
+                    let (k, v) = e.remove_entry();
+                    let (mk, mv) = self.model.remove(&key.ord()).expect("checked above");
+                    assert_eq!((k.ord(), v), (mk.ord(), mv), "entry {key:?}: remove_entry");
+                }
+                alex::Entry::Vacant(e) => {
+                    assert!(!present, "entry {key:?} vacant, present in the model");
+                    assert_eq!(e.into_key().ord(), key.ord());
+                }
+            },
+        }
+        assert_eq!(self.map.len(), self.model.len(), "len after entry {key:?}");
     }
 
     fn bound(&mut self, input: &mut Input) -> Bound<K> {
