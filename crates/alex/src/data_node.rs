@@ -1145,9 +1145,16 @@ impl<K: Key, V> DataNode<K, V> {
 
     /// The entries of occupied slots in key order, values mutably.
     pub fn iter_mut(&mut self) -> SlotsMut<'_, K, V> {
+        let n = self.slots.len();
+        self.iter_mut_between(0, n)
+    }
+
+    /// The occupied slots of `lo..hi`, keys shared and values mutable.
+    pub fn iter_mut_between(&mut self, lo: usize, hi: usize) -> SlotsMut<'_, K, V> {
         let DataNode { slots, bitmap, .. } = self;
         SlotsMut {
-            slots: slots.iter_mut().enumerate(),
+            slots: slots[lo..hi].iter_mut().enumerate(),
+            base: lo,
             bitmap,
         }
     }
@@ -1232,6 +1239,8 @@ impl<K: Key, V> DataNode<K, V> {
 /// mutable: [`DataNode::iter_mut`].
 pub(crate) struct SlotsMut<'a, K, V> {
     slots: core::iter::Enumerate<core::slice::IterMut<'a, Slot<K, V>>>,
+    /// The index of the first slot in `slots`.
+    base: usize,
     bitmap: &'a [u64],
 }
 
@@ -1241,6 +1250,7 @@ impl<'a, K, V> SlotsMut<'a, K, V> {
         &self,
         (i, slot): (usize, &'a mut Slot<K, V>),
     ) -> Option<(&'a K, &'a mut V)> {
+        let i = self.base + i;
         if self.bitmap[i >> 6] >> (i & 63) & 1 == 1 {
             let Slot { key, val } = slot;
             // SAFETY: bit i is set, so the value is initialised; the slice

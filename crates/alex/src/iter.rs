@@ -239,6 +239,24 @@ pub(crate) fn range<K: Key, V, R: RangeBounds<K>>(
     map: &AlexMap<K, V>,
     range: R,
 ) -> Range<'_, K, V> {
+    let span = match range_ends(map, range) {
+        Some((front, back)) => Span {
+            map,
+            front,
+            back,
+            done: false,
+        },
+        None => Span::empty(map),
+    };
+    Range { span }
+}
+
+/// The first and last positions of the entries in `range`, if any.
+///
+/// # Panics
+/// On a NaN bound, and on bounds `BTreeMap::range` panics on (start above
+/// end, or equal and both excluded).
+fn range_ends<K: Key, V, R: RangeBounds<K>>(map: &AlexMap<K, V>, range: R) -> Option<(Pos, Pos)> {
     let start = bound_image(range.start_bound());
     let end = bound_image(range.end_bound());
     match (start, end) {
@@ -265,14 +283,10 @@ pub(crate) fn range<K: Key, V, R: RangeBounds<K>>(
         Bound::Unbounded => Some(u64::MAX),
     };
     let (Some(lo), Some(hi)) = (lo, hi) else {
-        return Range {
-            span: Span::empty(map),
-        };
+        return None;
     };
     if lo > hi {
-        return Range {
-            span: Span::empty(map),
-        };
+        return None;
     }
     let front = {
         let leaf = map.leaf_for(lo);
@@ -296,27 +310,89 @@ pub(crate) fn range<K: Key, V, R: RangeBounds<K>>(
             None => last_from(map, node.prev, None),
         }
     };
-    let span = match (front, back) {
-        (Some(front), Some(back)) => {
-            let first = map.data[front.node as usize]
-                .key_at(front.slot)
-                .to_ordered();
-            let last = map.data[back.node as usize].key_at(back.slot).to_ordered();
-            if first <= last && first <= hi && last >= lo {
-                Span {
-                    map,
-                    front,
-                    back,
-                    done: false,
-                }
-            } else {
-                Span::empty(map)
-            }
-        }
-        _ => Span::empty(map),
-    };
-    Range { span }
+    let (front, back) = (front?, back?);
+    let first = map.data[front.node as usize]
+        .key_at(front.slot)
+        .to_ordered();
+    let last = map.data[back.node as usize].key_at(back.slot).to_ordered();
+    (first <= last && first <= hi && last >= lo).then_some((front, back))
 }
+
+/// A mutable iterator over the entries with keys in a range (keys shared,
+/// values mutable), from [`AlexMap::range_mut`].
+pub struct RangeMut<'a, K: Key, V> {
+    inner: core::iter::Flatten<std::vec::IntoIter<SlotsMut<'a, K, V>>>,
+}
+
+pub(crate) fn range_mut<K: Key, V, R: RangeBounds<K>>(
+    map: &mut AlexMap<K, V>,
+    range: R,
+) -> RangeMut<'_, K, V> {
+    let Some((front, back)) = range_ends(map, range) else {
+        return RangeMut {
+            inner: Vec::new().into_iter().flatten(),
+        };
+    };
+    // The chain of data nodes from the front's to the back's, in key order.
+    let mut chain = vec![front.node];
+    while *chain.last().expect("not empty") != back.node {
+        let next = map.data[*chain.last().expect("not empty") as usize].next;
+        debug_assert!(next != NO_NODE, "the back lies after the front");
+        chain.push(next);
+    }
+    // Borrow those nodes mutably, each once: in index order by splitting the
+    // arena, then put back in chain order. Costs the chain's length, not the
+    // map's node count.
+    let mut by_index: Vec<(u32, usize)> =
+        chain.iter().enumerate().map(|(at, &id)| (id, at)).collect();
+    by_index.sort_unstable();
+    let mut nodes: Vec<Option<&mut crate::data_node::DataNode<K, V>>> =
+        (0..chain.len()).map(|_| None).collect();
+    let mut rest = map.data.as_mut_slice();
+    let mut offset = 0usize;
+    for (id, at) in by_index {
+        let tail = core::mem::take(&mut rest);
+        let (node, after) = tail[id as usize - offset..]
+            .split_first_mut()
+            .expect("node ids are in the arena and distinct");
+        nodes[at] = Some(node);
+        rest = after;
+        offset = id as usize + 1;
+    }
+    let last = chain.len() - 1;
+    let parts: Vec<SlotsMut<'_, K, V>> = nodes
+        .into_iter()
+        .enumerate()
+        .map(|(at, node)| {
+            let node = node.expect("every chain node was borrowed");
+            let lo = if at == 0 { front.slot } else { 0 };
+            let hi = if at == last {
+                back.slot + 1
+            } else {
+                node.capacity()
+            };
+            node.iter_mut_between(lo, hi)
+        })
+        .collect();
+    RangeMut {
+        inner: parts.into_iter().flatten(),
+    }
+}
+
+impl<'a, K: Key, V> Iterator for RangeMut<'a, K, V> {
+    type Item = (&'a K, &'a mut V);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
+
+impl<K: Key, V> DoubleEndedIterator for RangeMut<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back()
+    }
+}
+
+impl<K: Key, V> FusedIterator for RangeMut<'_, K, V> {}
 
 /// An iterator over the keys in order, from [`AlexMap::keys`].
 pub struct Keys<'a, K: Key, V> {

@@ -32,6 +32,7 @@ mod iter;
 mod key;
 #[allow(unsafe_code)]
 mod model;
+mod ops;
 mod remove;
 mod simd;
 mod split;
@@ -40,8 +41,9 @@ mod stats;
 pub use config::{Config, Layout};
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use error::AlexError;
-pub use iter::{IntoIter, Iter, IterMut, Keys, Range, Values, ValuesMut};
+pub use iter::{IntoIter, Iter, IterMut, Keys, Range, RangeMut, Values, ValuesMut};
 pub use key::Key;
+pub use ops::{IntoKeys, IntoValues};
 pub use stats::{Counters, HeapBytes, TreeStats};
 
 use core::fmt;
@@ -463,6 +465,15 @@ impl<K: Key, V> AlexMap<K, V> {
     /// the same excluded key. A NaN bound panics too.
     pub fn range<R: RangeBounds<K>>(&self, range: R) -> Range<'_, K, V> {
         iter::range(self, range)
+    }
+
+    /// The entries with keys in `range`, in key order, values mutably
+    /// (double-ended).
+    ///
+    /// # Panics
+    /// As [`AlexMap::range`].
+    pub fn range_mut<R: RangeBounds<K>>(&mut self, range: R) -> RangeMut<'_, K, V> {
+        iter::range_mut(self, range)
     }
 
     /// All entries in key order.

@@ -403,6 +403,102 @@ fn entry_api_behaves_like_btreemap() {
 }
 
 #[test]
+fn range_mut_split_off_append_and_the_rest_behave_like_btreemap() {
+    let mut rng = Rng(77);
+    let keys: Vec<u64> = (0..120_000).map(|_| rng.next() >> 20).collect();
+    for config in [
+        Config::default(),
+        Config::read_mostly(),
+        Config::prototype_fixed_leaves(64),
+    ] {
+        let mut map = AlexMap::with_config(config.clone()).unwrap();
+        let mut model = BTreeMap::new();
+        for (i, &k) in keys.iter().enumerate() {
+            map.insert(k, i as u64);
+            model.insert(k, i as u64);
+        }
+        // range_mut over short and long ranges, from both ends, with bounds
+        // on and between keys, across data nodes.
+        for r in 0..300u64 {
+            let a = rng.next() >> 20;
+            let span = if r % 10 == 0 { 1 << 43 } else { 1 << 30 };
+            let b = a.saturating_add(rng.next() % span);
+            let mut it = map.range_mut(a..=b);
+            let mut mt = model.range_mut(a..=b);
+            loop {
+                let (x, y) = if r % 2 == 0 {
+                    (it.next(), mt.next())
+                } else {
+                    (it.next_back(), mt.next_back())
+                };
+                match (x, y) {
+                    (Some((k1, v1)), Some((k2, v2))) => {
+                        assert_eq!((k1, *v1), (k2, *v2));
+                        *v1 = v1.wrapping_mul(31) ^ r;
+                        *v2 = v2.wrapping_mul(31) ^ r;
+                    }
+                    (None, None) => break,
+                    (x, y) => panic!("range_mut({a}..={b}): {x:?} against {y:?}"),
+                }
+            }
+            assert!(it.next().is_none() && it.next_back().is_none());
+        }
+        assert_eq!(map.range_mut(5..5).count(), 0);
+        assert_same(&map, &model);
+        // split_off at a key, between keys, and where either side is small
+        // (moved out entry by entry) or both are large (rebuilt).
+        let sorted: Vec<u64> = model.keys().copied().collect();
+        for at in [
+            sorted[sorted.len() / 2],
+            sorted[sorted.len() / 2] + 1,
+            sorted[sorted.len() - 100],
+            sorted[100] - 1,
+            0,
+            u64::MAX,
+        ] {
+            let mut left = map.clone();
+            let mut model_left = model.clone();
+            let right = left.split_off(&at);
+            let model_right = model_left.split_off(&at);
+            assert_same(&left, &model_left);
+            assert_same(&right, &model_right);
+            assert_eq!(right.config(), &config);
+            // append puts them back together; a key in both takes the
+            // appended map's value.
+            let mut back = left;
+            let mut other = right;
+            let mut model_back = model_left;
+            let mut model_other = model_right;
+            if let Some((&k, _)) = model_back.iter().next() {
+                other.insert(k, 999);
+                model_other.insert(k, 999);
+            }
+            back.append(&mut other);
+            model_back.append(&mut model_other);
+            assert!(other.is_empty());
+            other.check();
+            assert_same(&back, &model_back);
+        }
+        // Equality, indexing, owning key and value iterators, arrays.
+        let copy = map.clone();
+        assert!(copy == map);
+        let mut changed = map.clone();
+        *changed.get_mut(&sorted[7]).unwrap() += 1;
+        assert!(changed != map);
+        assert_eq!(map[&sorted[3]], model[&sorted[3]]);
+        let absent = catch_unwind(AssertUnwindSafe(|| map[&u64::MAX]));
+        assert!(absent.is_err() || model.contains_key(&u64::MAX));
+        assert!(copy.clone().into_keys().eq(model.keys().copied()));
+        assert!(copy.into_values().rev().eq(model.values().rev().copied()));
+    }
+    let small = AlexMap::from([(3u32, 'c'), (1, 'a'), (3, 'd')]);
+    assert_eq!(small, AlexMap::from([(1u32, 'a'), (3, 'd')]));
+    assert_eq!(small.into_keys().collect::<Vec<_>>(), vec![1, 3]);
+    let zeros = AlexMap::from([(0.0f64, 1u8)]);
+    assert!(zeros != AlexMap::from([(-0.0f64, 1u8)]));
+}
+
+#[test]
 fn draining_from_the_front_like_a_queue() {
     // A priority-queue pattern: pop the smallest key, look up what was
     // popped, push larger keys and now and then one below the smallest.

@@ -605,7 +605,7 @@ impl<K: FuzzKey> Session<K> {
                 let key = self.key(input);
                 self.get_mut(key);
             }
-            17..=19 => self.range(input),
+            17..=19 => self.range(input, opcode & 0x20 != 0),
             20 => self.first_last(),
             21 => self.insert_run(input),
             22 if opcode & 0x20 != 0 => self.retain(input),
@@ -771,7 +771,9 @@ impl<K: FuzzKey> Session<K> {
         }
     }
 
-    fn range(&mut self, input: &mut Input) {
+    /// `range`, or `range_mut` when `through_mut` (which also adds 1 to
+    /// every value it yields, in both maps).
+    fn range(&mut self, input: &mut Input, through_mut: bool) {
         let lo = self.bound(input);
         let hi = self.bound(input);
         let pull = match input.u8() % 4 {
@@ -784,7 +786,10 @@ impl<K: FuzzKey> Session<K> {
             255 => usize::MAX,
             n => usize::from(n) + 1,
         };
-        self.trace_op(format_args!("range {lo:?}..{hi:?} {pull:?} limit {limit}"));
+        self.trace_op(format_args!(
+            "range{} {lo:?}..{hi:?} {pull:?} limit {limit}",
+            if through_mut { "_mut" } else { "" }
+        ));
         let ord = |b: &Bound<K>| match *b {
             Bound::Included(k) => Bound::Included(k.ord()),
             Bound::Excluded(k) => Bound::Excluded(k.ord()),
@@ -812,11 +817,31 @@ impl<K: FuzzKey> Session<K> {
             pull,
             limit,
         );
-        let got = pull_items(
-            self.map.range((lo, hi)).map(|(k, v)| (k.ord(), *v)),
-            pull,
-            limit,
-        );
+        let got = if through_mut {
+            let got = pull_items(
+                self.map.range_mut((lo, hi)).map(|(k, v)| {
+                    let before = *v;
+                    *v = v.wrapping_add(1);
+                    (k.ord(), before)
+                }),
+                pull,
+                limit,
+            );
+            for (o, _) in got.iter().flatten() {
+                let e = self
+                    .model
+                    .get_mut(o)
+                    .expect("range_mut yields present keys");
+                e.1 = e.1.wrapping_add(1);
+            }
+            got
+        } else {
+            pull_items(
+                self.map.range((lo, hi)).map(|(k, v)| (k.ord(), *v)),
+                pull,
+                limit,
+            )
+        };
         self.work += got.len();
         assert_eq!(got, expected, "range {lo:?}..{hi:?} {pull:?} limit {limit}");
     }
