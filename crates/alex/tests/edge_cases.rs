@@ -649,6 +649,12 @@ fn extend_merges_large_batches_like_btreemap() {
             model.extend(batch.iter().copied());
             assert_same(&map, &model);
         }
+        // A batch under a quarter of the map, inserted in key order, with
+        // many repeats: the later pair of a key wins.
+        let batch: Vec<(u64, u64)> = (0..5_000u64).map(|i| (rng.next() % 700, i)).collect();
+        map.extend(batch.iter().copied());
+        model.extend(batch.iter().copied());
+        assert_same(&map, &model);
         assert_eq!(map.config(), &config);
     }
     // A rebuild keeps the map's history of structural changes.
@@ -687,6 +693,13 @@ fn extend_merges_large_batches_like_btreemap() {
     floats.check();
     assert_eq!(floats.len(), 1000);
     assert!(floats.iter().all(|(k, v)| *k == *v as f64));
+    // So does one too small to merge but long enough to sort (64 pairs).
+    let mut batch: Vec<(f64, u32)> = (0..64).map(|i| (i as f64 + 0.25, 7)).collect();
+    batch[63].0 = f64::NAN;
+    let outcome = catch_unwind(AssertUnwindSafe(|| floats.extend(batch)));
+    assert!(outcome.is_err());
+    floats.check();
+    assert_eq!(floats.len(), 1000);
 }
 
 #[test]
