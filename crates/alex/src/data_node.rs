@@ -652,8 +652,11 @@ impl<K: Key, V> DataNode<K, V> {
         debug_assert!(self.occupied(i), "entry_at on a gap");
         // SAFETY: every caller passes an occupied slot (see above): the
         // bitmap helpers return set bits, and `find` returns the last slot
-        // whose key equals `t`, which the gap-key invariant (checked by
-        // `check`) makes occupied, falling back to the bitmap for MAX_KEY.
+        // whose key equals `t` from `first` on (its window starts at
+        // `min_pos - 2 = first` or later, and `find_far` rejects slots
+        // before `first`), which the gap-key invariant (checked by `check`)
+        // makes occupied, falling back to the bitmap for MAX_KEY. A leading
+        // gap may hold a removed key: `find` must never report one.
         // An occupied slot is a slot: bits past the last slot are clear
         // (`check`), so `i < slots.len()`. Bit i set means slots[i].val is
         // initialised.
@@ -1025,7 +1028,15 @@ impl<K: Key, V> DataNode<K, V> {
                 predicted.clamp(lo, hi - 1)
             };
             self.write_gap(q, key, value);
-            for g in lo..q {
+            // The gaps before the new key take it where they hold a larger
+            // key: all of `lo..q` between two keys (they held the key to
+            // their right), and before a new first key the leading gaps
+            // down to the first one holding a key no larger (leading gaps
+            // are non-decreasing), so a node emptied from the front does not
+            // rewrite its whole empty front for a new smallest key.
+            let mut g = q;
+            while g > lo && ord(self.slots[g - 1].key) > t {
+                g -= 1;
                 self.slots[g].key = key;
             }
             if prev.is_none() {

@@ -1017,7 +1017,7 @@ fn nan_keys_are_refused_and_change_nothing() {
 }
 
 #[test]
-#[should_panic]
+#[should_panic(expected = "NaN is not a valid key")]
 fn insert_of_f64_nan_panics() {
     let mut map: AlexMap<f64, u8> = AlexMap::new();
     map.insert(1.0, 1);
@@ -1025,7 +1025,7 @@ fn insert_of_f64_nan_panics() {
 }
 
 #[test]
-#[should_panic]
+#[should_panic(expected = "NaN is not a valid key")]
 fn insert_of_f32_nan_panics() {
     let mut map: AlexMap<f32, u8> = AlexMap::new();
     map.insert(f32::NAN, 2);
