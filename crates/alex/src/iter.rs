@@ -394,6 +394,20 @@ impl<K: Key, V> DoubleEndedIterator for RangeMut<'_, K, V> {
 
 impl<K: Key, V> FusedIterator for RangeMut<'_, K, V> {}
 
+impl<K: Key, V> core::fmt::Debug for RangeMut<'_, K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RangeMut").finish_non_exhaustive()
+    }
+}
+
+impl<K: Key, V> core::fmt::Debug for IterMut<'_, K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IterMut")
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An iterator over the keys in order, from [`AlexMap::keys`].
 pub struct Keys<'a, K: Key, V> {
     pub(crate) inner: Iter<'a, K, V>,

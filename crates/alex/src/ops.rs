@@ -61,8 +61,10 @@ impl<K: Key, V> AlexMap<K, V> {
                 moved.push(self.pop_first().expect("not empty"));
             }
             // `self` now holds the upper part: it becomes the result, and
-            // the lower part is loaded into the map that stays.
+            // the lower part is loaded into the map that stays, which keeps
+            // its history of structural changes (as the other paths do).
             core::mem::swap(self, &mut right);
+            core::mem::swap(&mut self.counters, &mut right.counters);
             self.load_sorted(moved.into_iter());
         } else {
             let mut all = self.take_sorted();
