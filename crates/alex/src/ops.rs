@@ -1,6 +1,6 @@
 //! The rest of the `BTreeMap` surface a user reaches for: `append`,
-//! `split_off`, `into_keys`, `into_values`, indexing, equality and building
-//! from an array.
+//! `split_off`, `into_keys`, `into_values`, indexing, equality, ordering,
+//! hashing, extending from references and building from an array.
 
 use core::fmt;
 use core::iter::FusedIterator;
@@ -180,6 +180,43 @@ impl<K: Key, V: PartialEq> PartialEq for AlexMap<K, V> {
 }
 
 impl<K: Key, V: Eq> Eq for AlexMap<K, V> {}
+
+impl<K: Key, V: PartialOrd> PartialOrd for AlexMap<K, V> {
+    /// Lexicographic over the entries in key order, keys compared as the
+    /// map orders them, as `BTreeMap` compares.
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        self.iter()
+            .map(|(k, v)| (k.to_ordered(), v))
+            .partial_cmp(other.iter().map(|(k, v)| (k.to_ordered(), v)))
+    }
+}
+
+impl<K: Key, V: Ord> Ord for AlexMap<K, V> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.iter()
+            .map(|(k, v)| (k.to_ordered(), v))
+            .cmp(other.iter().map(|(k, v)| (k.to_ordered(), v)))
+    }
+}
+
+impl<K: Key, V: core::hash::Hash> core::hash::Hash for AlexMap<K, V> {
+    /// Hashes the length, then each key's ordered image and value, so equal
+    /// maps hash equally.
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len());
+        for (k, v) in self {
+            k.to_ordered().hash(state);
+            v.hash(state);
+        }
+    }
+}
+
+impl<'a, K: Key, V: Copy> Extend<(&'a K, &'a V)> for AlexMap<K, V> {
+    /// As `Extend<(K, V)>`, copying each pair.
+    fn extend<I: IntoIterator<Item = (&'a K, &'a V)>>(&mut self, iter: I) {
+        self.extend(iter.into_iter().map(|(k, v)| (*k, *v)));
+    }
+}
 
 impl<K: Key, V, const N: usize> From<[(K, V); N]> for AlexMap<K, V> {
     /// As `FromIterator`: sorted, and of repeated keys the last one wins.

@@ -516,6 +516,39 @@ fn range_mut_split_off_append_and_the_rest_behave_like_btreemap() {
     assert_eq!(small.into_keys().collect::<Vec<_>>(), vec![1, 3]);
     let zeros = AlexMap::from([(0.0f64, 1u8)]);
     assert!(zeros != AlexMap::from([(-0.0f64, 1u8)]));
+    // Ordering and hashing agree with BTreeMap's and with equality;
+    // extending from references copies.
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let hash_of = |m: &AlexMap<i64, u8>| {
+        let mut h = DefaultHasher::new();
+        m.hash(&mut h);
+        h.finish()
+    };
+    let pairs = [
+        vec![(-5i64, 1u8), (3, 2)],
+        vec![(-5, 1), (3, 3)],
+        vec![(-5, 1)],
+        vec![(-6, 9), (3, 2)],
+        vec![],
+    ];
+    for a in &pairs {
+        for b in &pairs {
+            let (ma, mb): (AlexMap<i64, u8>, AlexMap<i64, u8>) =
+                (a.iter().copied().collect(), b.iter().copied().collect());
+            let (ba, bb): (BTreeMap<i64, u8>, BTreeMap<i64, u8>) =
+                (a.iter().copied().collect(), b.iter().copied().collect());
+            assert_eq!(ma.cmp(&mb), ba.cmp(&bb), "{a:?} against {b:?}");
+            assert_eq!(ma.partial_cmp(&mb), ba.partial_cmp(&bb));
+            assert_eq!(ma == mb, hash_of(&ma) == hash_of(&mb));
+        }
+    }
+    let mut target: AlexMap<i64, u8> = AlexMap::new();
+    let source = BTreeMap::from([(1i64, 10u8), (2, 20)]);
+    target.extend(&source);
+    assert_eq!(
+        target.into_iter().collect::<Vec<_>>(),
+        vec![(1, 10), (2, 20)]
+    );
 }
 
 #[test]
