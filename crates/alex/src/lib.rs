@@ -280,9 +280,9 @@ impl<K: Key, V> AlexMap<K, V> {
                 rounds <= MAX_INSERT_ROUNDS,
                 "AlexMap::insert made no progress after {MAX_INSERT_ROUNDS} restructurings (a bug: please report)"
             );
-            // The path is recorded only for a restructuring, which is rare:
-            // pushing it on every insert cost more instructions than the
-            // descent itself.
+            // The path is recorded only for a restructuring, which is rare
+            // (`split::make_room` records it): pushing it on every insert
+            // cost more instructions than the descent itself.
             let leaf = self.leaf_for(t);
             // A node whose inserts have been shifting keys by the hundred is
             // restructured as if full, and the cost model splits it: random
@@ -295,8 +295,6 @@ impl<K: Key, V> AlexMap<K, V> {
             if self.config.layout == Layout::Adaptive
                 && self.data[leaf].counters.shifting_catastrophically()
             {
-                let again = self.descend_with_path(t);
-                debug_assert_eq!(again, leaf);
                 split::make_room(self, leaf, t, NoRoom::Full);
                 continue;
             }
@@ -309,8 +307,6 @@ impl<K: Key, V> AlexMap<K, V> {
                 Insert::NoRoom(k, v, why) => {
                     key = k;
                     value = v;
-                    let again = self.descend_with_path(t);
-                    debug_assert_eq!(again, leaf);
                     split::make_room(self, leaf, t, why);
                 }
             }

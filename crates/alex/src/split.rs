@@ -31,9 +31,12 @@ enum Side {
     Right,
 }
 
-/// Makes room in data node `leaf` (reached by `map.path`) for the key image
-/// `t`, which it refused for `why`.
+/// Makes room in data node `leaf`, where `t` routes, for the key image `t`,
+/// which it refused for `why`. The descent to it is recorded in `map.path`
+/// here: inserts descend without recording it.
 pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64, why: NoRoom) {
+    let reached = map.descend_with_path(t);
+    debug_assert_eq!(reached, leaf);
     if let Some((side, target)) = out_of_root_domain(map, leaf, t) {
         if expand_root(map, target, side) {
             return;
