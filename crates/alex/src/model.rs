@@ -75,15 +75,7 @@ pub(crate) fn max_index_of(len: usize) -> f64 {
 /// it in their nodes so that they do not convert a bound on every call.
 #[inline(always)]
 pub(crate) fn clamp_below(p: f64, max: f64) -> usize {
-    debug_assert!((0.0..=MAX_INDEX as f64).contains(&max));
-    // NaN fails `p > 0.0`; each comparison compiles to one max or min.
-    let p = if p > 0.0 { p } else { 0.0 };
-    let p = if p < max { p } else { max };
-    // SAFETY: `p` is `0.0`, `max` or a value between them, not NaN, and
-    // `max` is an index capped at 2^53 (`max_index_of`; the nodes' copies
-    // are verified by `check`), so the integer part fits in an i64, which
-    // is what `to_int_unchecked` requires.
-    unsafe { p.to_int_unchecked::<i64>() as usize }
+    clamp_between(p, 0.0, max)
 }
 
 /// The index `i` as `f64`, capped at [`MAX_INDEX`]: a lower bound a node
@@ -100,6 +92,7 @@ pub(crate) fn index_bound(i: usize) -> f64 {
 pub(crate) fn clamp_between(p: f64, lo: f64, hi: f64) -> usize {
     debug_assert!((0.0..=MAX_INDEX as f64).contains(&lo));
     debug_assert!((0.0..=MAX_INDEX as f64).contains(&hi));
+    // NaN fails `p > lo`; each comparison compiles to one max or min.
     let p = if p > lo { p } else { lo };
     let p = if p < hi { p } else { hi };
     // SAFETY: `p` is `lo`, `hi` or a value between them, not NaN, and both
