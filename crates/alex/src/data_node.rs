@@ -1154,13 +1154,8 @@ impl<K: Key, V> DataNode<K, V> {
         Some(value)
     }
 
-    /// The entries of occupied slots in key order, values mutably.
-    pub fn iter_mut(&mut self) -> SlotsMut<'_, K, V> {
-        let n = self.slots.len();
-        self.iter_mut_between(0, n)
-    }
-
-    /// The occupied slots of `lo..hi`, keys shared and values mutable.
+    /// The occupied slots of `lo..hi` in order, keys shared and values
+    /// mutable.
     pub fn iter_mut_between(&mut self, lo: usize, hi: usize) -> SlotsMut<'_, K, V> {
         let DataNode { slots, bitmap, .. } = self;
         SlotsMut {
@@ -1247,7 +1242,7 @@ impl<K: Key, V> DataNode<K, V> {
 }
 
 /// The occupied slots of one data node in order, keys shared and values
-/// mutable: [`DataNode::iter_mut`].
+/// mutable: [`DataNode::iter_mut_between`].
 pub(crate) struct SlotsMut<'a, K, V> {
     slots: core::iter::Enumerate<core::slice::IterMut<'a, Slot<K, V>>>,
     /// The index of the first slot in `slots`.

@@ -165,11 +165,7 @@ impl<'a, K: Key, V> VacantEntry<'a, K, V> {
         let replaced = map.insert(key, value);
         debug_assert!(replaced.is_none(), "a vacant entry's key was present");
         // The insert may have restructured the tree: find the slot again.
-        let t = key.to_ordered();
-        let leaf = map.leaf_for(t);
-        let node = &mut map.data[leaf];
-        let slot = node.find(t).expect("the key was just inserted");
-        node.value_mut_at(slot)
+        map.get_mut(&key).expect("the key was just inserted")
     }
 }
 

@@ -473,21 +473,9 @@ pub struct IterMut<'a, K: Key, V> {
 }
 
 pub(crate) fn iter_mut<K: Key, V>(map: &mut AlexMap<K, V>) -> IterMut<'_, K, V> {
-    let order = nodes_in_order(map);
     let remaining = map.len();
-    let mut by_id: Vec<Option<&mut crate::data_node::DataNode<K, V>>> =
-        map.data.iter_mut().map(Some).collect();
-    let nodes: Vec<SlotsMut<'_, K, V>> = order
-        .into_iter()
-        .map(|id| {
-            by_id[id as usize]
-                .take()
-                .expect("each data node is linked once")
-                .iter_mut()
-        })
-        .collect();
     IterMut {
-        inner: nodes.into_iter().flatten(),
+        inner: range_mut(map, ..).inner,
         remaining,
     }
 }
