@@ -324,6 +324,28 @@ fn assert_same(map: &AlexMap<u64, u64>, model: &BTreeMap<u64, u64>) {
         .eq(model.iter().map(|(k, v)| (*k, *v))));
 }
 
+/// The default configuration, the read-mostly preset and the prototype's
+/// fixed 64-key leaves: the three shapes most edge-case tests run through.
+fn three_configs() -> [Config; 3] {
+    [
+        Config::default(),
+        Config::read_mostly(),
+        Config::prototype_fixed_leaves(64),
+    ]
+}
+
+/// A map of `config` and its `BTreeMap` model, both built by inserting
+/// `keys[i] -> i` in order.
+fn inserted(config: &Config, keys: &[u64]) -> (AlexMap<u64, u64>, BTreeMap<u64, u64>) {
+    let mut map = AlexMap::with_config(config.clone()).unwrap();
+    let mut model = BTreeMap::new();
+    for (i, &k) in keys.iter().enumerate() {
+        map.insert(k, i as u64);
+        model.insert(k, i as u64);
+    }
+    (map, model)
+}
+
 #[test]
 fn entry_api_behaves_like_btreemap() {
     use alex::Entry;
@@ -406,17 +428,8 @@ fn entry_api_behaves_like_btreemap() {
 fn range_mut_split_off_append_and_the_rest_behave_like_btreemap() {
     let mut rng = Rng(77);
     let keys: Vec<u64> = (0..120_000).map(|_| rng.next() >> 20).collect();
-    for config in [
-        Config::default(),
-        Config::read_mostly(),
-        Config::prototype_fixed_leaves(64),
-    ] {
-        let mut map = AlexMap::with_config(config.clone()).unwrap();
-        let mut model = BTreeMap::new();
-        for (i, &k) in keys.iter().enumerate() {
-            map.insert(k, i as u64);
-            model.insert(k, i as u64);
-        }
+    for config in three_configs() {
+        let (mut map, mut model) = inserted(&config, &keys);
         // range_mut over short and long ranges, from both ends, with bounds
         // on and between keys, across data nodes.
         for r in 0..300u64 {
@@ -562,11 +575,7 @@ fn draining_from_the_front_like_a_queue() {
     let mut keys: Vec<u64> = (0..150_000).map(|_| rng.next() >> 4).collect();
     keys.sort_unstable();
     keys.dedup();
-    for config in [
-        Config::default(),
-        Config::read_mostly(),
-        Config::prototype_fixed_leaves(64),
-    ] {
+    for config in three_configs() {
         let pairs: Vec<(u64, u64)> = keys.iter().map(|&k| (k, k ^ 3)).collect();
         let mut map = AlexMap::bulk_load_with_config(config, pairs.iter().copied()).unwrap();
         let mut model: BTreeMap<u64, u64> = pairs.into_iter().collect();
@@ -607,17 +616,8 @@ fn draining_from_the_front_like_a_queue() {
 fn iter_mut_pop_and_retain_behave_like_btreemap() {
     let mut rng = Rng(41);
     let keys: Vec<u64> = (0..200_000).map(|_| rng.next() >> 8).collect();
-    for config in [
-        Config::default(),
-        Config::read_mostly(),
-        Config::prototype_fixed_leaves(64),
-    ] {
-        let mut map = AlexMap::with_config(config.clone()).unwrap();
-        let mut model = BTreeMap::new();
-        for (i, &k) in keys.iter().enumerate() {
-            map.insert(k, i as u64);
-            model.insert(k, i as u64);
-        }
+    for config in three_configs() {
+        let (mut map, mut model) = inserted(&config, &keys);
         // iter_mut: both ends, exact length, values written through it.
         let mut it = map.iter_mut();
         assert_eq!(it.len(), model.len());
