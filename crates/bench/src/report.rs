@@ -167,7 +167,8 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
     let _ = writeln!(
         out,
         "- Each figure: median of {} repetitions for the in-process maps and {} for SQLite (`--sqlite-reps`; \
-         each rebuilds the table); min and max in the full table. Per repetition: \
+         each rebuilds the table); min and max in the full table. Repetitions run round-robin (every system's \
+         first, then every system's second, ...), so a slow spell of the machine falls on all systems. Per repetition: \
          a fresh bulk build, {} untimed warm-up lookups, then {} uniform and {} Zipf lookups, {} absent lookups, \
          {} autocommit lookups (SQLite), {} range scans of 100 keys, {} inserts, {} read-heavy and {} write-heavy \
          operations, {} deletes; mutating workloads run last, in that order, on the structure the previous one left; \
@@ -201,7 +202,7 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
          schema, statements; for `:memory:` the database itself) and the database+WAL file size. Peak RSS is \
          process-wide (VmHWM){}, so it includes the key arrays and operation lists.\n",
         if ctx.peak_rss_reset_works {
-            ", reset before each system's run at each scale"
+            ", reset before each of a system's repetitions at each scale (the highest kept)"
         } else {
             ", never reset (clear_refs unavailable): the peak of the whole process so far"
         }

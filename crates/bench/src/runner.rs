@@ -293,157 +293,65 @@ pub fn run_scale(
     let n = ks.base.len();
     let scale = scale_label(n);
     let wd = &settings.watchdog;
-    let wants = |w: Workload| settings.workloads.contains(&w);
-    let needs_bulk = settings
-        .workloads
+    // Repetitions run round-robin: every system's first repetition, then every system's
+    // second, and so on. On a shared machine whose speed drifts over minutes, this keeps
+    // the systems' samples interleaved in time, so a slow spell lands on all of them rather
+    // than on whichever system ran through it (the ratios are what the report compares).
+    let mut runs: Vec<SystemRun> = settings
+        .systems
         .iter()
-        .any(|w| *w != Workload::BuildInserts);
-    // (workload -> system -> samples), systems in run order.
+        .map(|&id| SystemRun {
+            id,
+            sys: id.create(&settings.tmp_dir),
+            samples: BTreeMap::new(),
+            mem: MemoryRecord {
+                system: id,
+                keyset: ks.name.clone(),
+                scale: scale.clone(),
+                keys: n,
+                heap_after_bulk: None,
+                build_peak_heap: None,
+                heap_after_inserts: None,
+                sqlite_memory_bulk: None,
+                sqlite_memory_inserts: None,
+                file_bytes_bulk: None,
+                peak_rss: None,
+                rss_before: None,
+            },
+        })
+        .collect();
+    let rounds = runs
+        .iter()
+        .map(|r| settings.reps_for(r.id))
+        .max()
+        .unwrap_or(0);
+    for rep in 0..rounds {
+        for run in runs.iter_mut() {
+            if rep >= settings.reps_for(run.id) {
+                continue;
+            }
+            // Peak RSS covers this system's turns only: reset before each, the highest kept.
+            memory::reset_peak_rss();
+            if rep == 0 {
+                run.mem.rss_before = memory::rss_bytes();
+            }
+            run_turn(run, rep, ks, plan, settings, pb, results)?;
+            wd.idle();
+            run.mem.peak_rss = match (run.mem.peak_rss, memory::peak_rss_bytes()) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    // (workload -> system -> samples), systems in the order given.
     let mut all: BTreeMap<Workload, Vec<(SystemId, Samples)>> = BTreeMap::new();
-
-    for &id in &settings.systems {
-        let mut sys = id.create(&settings.tmp_dir);
-        let sys = sys.as_mut();
-        let mut samples: BTreeMap<Workload, Samples> = BTreeMap::new();
-        memory::reset_peak_rss();
-        let rss_before = memory::rss_bytes();
-        let mut mem = MemoryRecord {
-            system: id,
-            keyset: ks.name.clone(),
-            scale: scale.clone(),
-            keys: n,
-            heap_after_bulk: None,
-            build_peak_heap: None,
-            heap_after_inserts: None,
-            sqlite_memory_bulk: None,
-            sqlite_memory_inserts: None,
-            file_bytes_bulk: None,
-            peak_rss: None,
-            rss_before,
-        };
-        let heap_known = alloc::is_installed();
-        let reps = settings.reps_for(id);
-        for rep in 0..reps {
-            if needs_bulk {
-                wd.step(pb, format!("{} {scale} {}: build-bulk", ks.name, id.name()));
-                let heap0 = alloc::current_bytes();
-                alloc::reset_peak();
-                let t = Instant::now();
-                let phases = sys.build_bulk(&plan.sorted_pairs)?;
-                let dt = t.elapsed();
-                let heap = alloc::current_bytes().saturating_sub(heap0) as u64;
-                let peak = alloc::peak_bytes().saturating_sub(heap0) as u64;
-                check_len(sys, n)?;
-                if rep == 0 {
-                    let ext = sys.external_memory();
-                    mem.heap_after_bulk = heap_known.then_some(heap);
-                    mem.build_peak_heap = heap_known.then_some(peak);
-                    mem.sqlite_memory_bulk = ext.sqlite_memory_bytes;
-                    mem.file_bytes_bulk = ext.file_bytes;
-                    if let Some(t) = sys.tree_stats() {
-                        results
-                            .trees
-                            .push(tree_record(id, ks, &scale, &t, mem.heap_after_bulk));
-                    }
-                }
-                if wants(Workload::BuildBulk) && sys.supports(Workload::BuildBulk) {
-                    let s = samples.entry(Workload::BuildBulk).or_default();
-                    s.ns_per_op.push(dt.as_nanos() as f64 / n.max(1) as f64);
-                    s.checksums.push(n as u64);
-                    s.phases.push(phases);
-                    s.ops = n;
-                    pb.inc(1);
-                }
-                // Warm-up: untimed lookups, so caches and branch predictors are in the same
-                // state for every system.
-                if settings.workloads.iter().any(|w| !w.is_mutating())
-                    && sys.supports(Workload::LookupUniform)
-                {
-                    std::hint::black_box(sys.lookups(&plan.warmup, TxnMode::OneTransaction)?);
-                }
-                let order = Workload::ALL
-                    .into_iter()
-                    .filter(|w| !matches!(w, Workload::BuildBulk | Workload::BuildInserts));
-                for w in order {
-                    if !wants(w) || !sys.supports(w) {
-                        continue;
-                    }
-                    wd.step(
-                        pb,
-                        format!("{} {scale} {}: {}", ks.name, id.name(), w.name()),
-                    );
-                    let ops = plan.ops(w, settings.counts.autocommit);
-                    let mut reopened = None;
-                    let t = Instant::now();
-                    let checksum = match w {
-                        Workload::LookupUniform => {
-                            sys.lookups(&plan.uniform, TxnMode::OneTransaction)?
-                        }
-                        Workload::LookupZipf => sys.lookups(&plan.zipf, TxnMode::OneTransaction)?,
-                        Workload::LookupAbsent => {
-                            sys.lookups(&plan.absent, TxnMode::OneTransaction)?
-                        }
-                        Workload::LookupAutocommit => {
-                            sys.lookups(&plan.uniform[..ops], TxnMode::Autocommit)?
-                        }
-                        Workload::RangeScan => sys.range_scans(&plan.scan_starts, SCAN_LEN)?,
-                        Workload::InsertOnly => sys.inserts(&plan.insert_only)?,
-                        Workload::ReadHeavy => sys.mixed(&plan.read_heavy)?,
-                        Workload::WriteHeavy => sys.mixed(&plan.write_heavy)?,
-                        Workload::Delete => sys.deletes(&plan.deletes)?,
-                        Workload::Reopen => {
-                            sys.reopen()?;
-                            reopened = Some(t.elapsed());
-                            // Untimed: the count every system must agree on (SQLite's
-                            // count(*) reads the whole table).
-                            sys.key_count()? as u64
-                        }
-                        Workload::BuildBulk | Workload::BuildInserts => unreachable!(),
-                    };
-                    let dt = reopened.unwrap_or_else(|| t.elapsed());
-                    let s = samples.entry(w).or_default();
-                    s.ns_per_op.push(dt.as_nanos() as f64 / ops.max(1) as f64);
-                    s.checksums.push(checksum);
-                    s.ops = ops;
-                    pb.inc(1);
-                }
-                sys.clear()?;
-            }
-            if wants(Workload::BuildInserts)
-                && sys.supports(Workload::BuildInserts)
-                && rep < settings.build_inserts_reps
-            {
-                wd.step(
-                    pb,
-                    format!("{} {scale} {}: build-inserts", ks.name, id.name()),
-                );
-                let heap0 = alloc::current_bytes();
-                let t = Instant::now();
-                let phases = sys.build_inserts(&plan.shuffled_pairs)?;
-                let dt = t.elapsed();
-                let heap = alloc::current_bytes().saturating_sub(heap0) as u64;
-                check_len(sys, n)?;
-                if rep == 0 {
-                    mem.heap_after_inserts = heap_known.then_some(heap);
-                    mem.sqlite_memory_inserts = sys.external_memory().sqlite_memory_bytes;
-                }
-                let s = samples.entry(Workload::BuildInserts).or_default();
-                s.ns_per_op.push(dt.as_nanos() as f64 / n.max(1) as f64);
-                s.checksums.push(n as u64);
-                s.phases.push(phases);
-                s.ops = n;
-                sys.clear()?;
-                pb.inc(1);
-            }
+    for run in runs {
+        for (w, s) in run.samples {
+            all.entry(w).or_default().push((run.id, s));
         }
-        wd.idle();
-        mem.peak_rss = memory::peak_rss_bytes();
-        for (w, s) in samples {
-            all.entry(w).or_default().push((id, s));
-        }
-        results.memory.push(mem);
+        results.memory.push(run.mem);
         if pb.is_hidden() {
-            eprintln!("  done: {} {scale} {}", ks.name, id.name());
+            eprintln!("  done: {} {scale} {}", ks.name, run.id.name());
         }
     }
 
@@ -515,6 +423,148 @@ pub fn run_scale(
                 phases,
             });
         }
+    }
+    Ok(())
+}
+
+/// One system's state across its repetitions at one (key set, scale).
+struct SystemRun {
+    id: SystemId,
+    sys: Box<dyn System>,
+    samples: BTreeMap<Workload, Samples>,
+    mem: MemoryRecord,
+}
+
+/// One repetition of one system: the bulk build and the workloads on it, then the build
+/// by random inserts when it is wanted; the system is cleared after each.
+fn run_turn(
+    run: &mut SystemRun,
+    rep: usize,
+    ks: &KeySet,
+    plan: &Plan,
+    settings: &RunSettings,
+    pb: &ProgressBar,
+    results: &mut Results,
+) -> Result<(), BenchError> {
+    let n = ks.base.len();
+    let scale = scale_label(n);
+    let wd = &settings.watchdog;
+    let wants = |w: Workload| settings.workloads.contains(&w);
+    let needs_bulk = settings
+        .workloads
+        .iter()
+        .any(|w| *w != Workload::BuildInserts);
+    let heap_known = alloc::is_installed();
+    let id = run.id;
+    let sys = run.sys.as_mut();
+    let samples = &mut run.samples;
+    let mem = &mut run.mem;
+    if needs_bulk {
+        wd.step(pb, format!("{} {scale} {}: build-bulk", ks.name, id.name()));
+        let heap0 = alloc::current_bytes();
+        alloc::reset_peak();
+        let t = Instant::now();
+        let phases = sys.build_bulk(&plan.sorted_pairs)?;
+        let dt = t.elapsed();
+        let heap = alloc::current_bytes().saturating_sub(heap0) as u64;
+        let peak = alloc::peak_bytes().saturating_sub(heap0) as u64;
+        check_len(sys, n)?;
+        if rep == 0 {
+            let ext = sys.external_memory();
+            mem.heap_after_bulk = heap_known.then_some(heap);
+            mem.build_peak_heap = heap_known.then_some(peak);
+            mem.sqlite_memory_bulk = ext.sqlite_memory_bytes;
+            mem.file_bytes_bulk = ext.file_bytes;
+            if let Some(t) = sys.tree_stats() {
+                results
+                    .trees
+                    .push(tree_record(id, ks, &scale, &t, mem.heap_after_bulk));
+            }
+        }
+        if wants(Workload::BuildBulk) && sys.supports(Workload::BuildBulk) {
+            let s = samples.entry(Workload::BuildBulk).or_default();
+            s.ns_per_op.push(dt.as_nanos() as f64 / n.max(1) as f64);
+            s.checksums.push(n as u64);
+            s.phases.push(phases);
+            s.ops = n;
+            pb.inc(1);
+        }
+        // Warm-up: untimed lookups, so caches and branch predictors are in the same
+        // state for every system.
+        if settings.workloads.iter().any(|w| !w.is_mutating())
+            && sys.supports(Workload::LookupUniform)
+        {
+            std::hint::black_box(sys.lookups(&plan.warmup, TxnMode::OneTransaction)?);
+        }
+        let order = Workload::ALL
+            .into_iter()
+            .filter(|w| !matches!(w, Workload::BuildBulk | Workload::BuildInserts));
+        for w in order {
+            if !wants(w) || !sys.supports(w) {
+                continue;
+            }
+            wd.step(
+                pb,
+                format!("{} {scale} {}: {}", ks.name, id.name(), w.name()),
+            );
+            let ops = plan.ops(w, settings.counts.autocommit);
+            let mut reopened = None;
+            let t = Instant::now();
+            let checksum = match w {
+                Workload::LookupUniform => sys.lookups(&plan.uniform, TxnMode::OneTransaction)?,
+                Workload::LookupZipf => sys.lookups(&plan.zipf, TxnMode::OneTransaction)?,
+                Workload::LookupAbsent => sys.lookups(&plan.absent, TxnMode::OneTransaction)?,
+                Workload::LookupAutocommit => {
+                    sys.lookups(&plan.uniform[..ops], TxnMode::Autocommit)?
+                }
+                Workload::RangeScan => sys.range_scans(&plan.scan_starts, SCAN_LEN)?,
+                Workload::InsertOnly => sys.inserts(&plan.insert_only)?,
+                Workload::ReadHeavy => sys.mixed(&plan.read_heavy)?,
+                Workload::WriteHeavy => sys.mixed(&plan.write_heavy)?,
+                Workload::Delete => sys.deletes(&plan.deletes)?,
+                Workload::Reopen => {
+                    sys.reopen()?;
+                    reopened = Some(t.elapsed());
+                    // Untimed: the count every system must agree on (SQLite's
+                    // count(*) reads the whole table).
+                    sys.key_count()? as u64
+                }
+                Workload::BuildBulk | Workload::BuildInserts => unreachable!(),
+            };
+            let dt = reopened.unwrap_or_else(|| t.elapsed());
+            let s = samples.entry(w).or_default();
+            s.ns_per_op.push(dt.as_nanos() as f64 / ops.max(1) as f64);
+            s.checksums.push(checksum);
+            s.ops = ops;
+            pb.inc(1);
+        }
+        sys.clear()?;
+    }
+    if wants(Workload::BuildInserts)
+        && sys.supports(Workload::BuildInserts)
+        && rep < settings.build_inserts_reps
+    {
+        wd.step(
+            pb,
+            format!("{} {scale} {}: build-inserts", ks.name, id.name()),
+        );
+        let heap0 = alloc::current_bytes();
+        let t = Instant::now();
+        let phases = sys.build_inserts(&plan.shuffled_pairs)?;
+        let dt = t.elapsed();
+        let heap = alloc::current_bytes().saturating_sub(heap0) as u64;
+        check_len(sys, n)?;
+        if rep == 0 {
+            mem.heap_after_inserts = heap_known.then_some(heap);
+            mem.sqlite_memory_inserts = sys.external_memory().sqlite_memory_bytes;
+        }
+        let s = samples.entry(Workload::BuildInserts).or_default();
+        s.ns_per_op.push(dt.as_nanos() as f64 / n.max(1) as f64);
+        s.checksums.push(n as u64);
+        s.phases.push(phases);
+        s.ops = n;
+        sys.clear()?;
+        pb.inc(1);
     }
     Ok(())
 }
