@@ -723,13 +723,6 @@ impl<K: Key, V> DataNode<K, V> {
         }
     }
 
-    /// Index of the first slot with key image `> t`, and probes used.
-    #[inline(always)]
-    fn upper_bound(&self, t: u64) -> (usize, u32) {
-        let start = self.model.predict(t, self.slots.len());
-        self.search(start, |x| x > t)
-    }
-
     /// The slot `find` starts from: the model's prediction, clamped to the
     /// slots from `first + WINDOW_LEFT` on, so that the window never reads a
     /// leading gap (whose key may be that of a removed key), at no cost: the
@@ -837,15 +830,36 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     /// The first occupied slot with key image `>= t`.
+    ///
+    /// The first slot holding a key `>= t` is the first holding one
+    /// `> t - 1`: `find`'s window settles it for most keys. The slot may be
+    /// a gap, which holds the key of the occupied slot after it; the bitmap
+    /// word is loaded first, so its cache miss overlaps the slots' instead
+    /// of following it (as an insert does).
     pub fn lower_bound_occupied(&self, t: u64) -> Option<usize> {
-        let start = self.model.predict(t, self.slots.len());
-        let (lb, _) = self.search(start, |x| x >= t);
+        let p = self.find_start(t);
+        std::hint::black_box(self.bitmap[p >> 6]);
+        let lb = match t.checked_sub(1) {
+            None => 0,
+            Some(below) => match self.upper_bound_near(p, below) {
+                Ok(ub) => ub,
+                Err(start) => self.search(start, |x| x >= t).0,
+            },
+        };
         self.next_occupied(lb)
     }
 
-    /// The last occupied slot with key image `<= t`.
+    /// The last occupied slot with key image `<= t`: the occupied slot at
+    /// or before the last slot holding a key `<= t` (the window settles
+    /// that slot for most keys; leading gaps may hold removed keys, so the
+    /// bitmap decides).
     pub fn last_at_most(&self, t: u64) -> Option<usize> {
-        let (ub, _) = self.upper_bound(t);
+        let p = self.find_start(t);
+        std::hint::black_box(self.bitmap[p >> 6]);
+        let ub = match self.upper_bound_near(p, t) {
+            Ok(ub) => ub,
+            Err(start) => self.search(start, |x| x > t).0,
+        };
         if ub == 0 {
             None
         } else {
@@ -1154,6 +1168,24 @@ impl<K: Key, V> DataNode<K, V> {
         Some(value)
     }
 
+    /// The occupied slots of `lo..hi` in order, shared.
+    pub fn slots_between(&self, lo: usize, hi: usize) -> Slots<'_, K, V> {
+        assert!(lo <= hi && hi <= self.slots.len());
+        let word_at = lo >> 6;
+        Slots {
+            slots: &self.slots,
+            bitmap: &self.bitmap,
+            lo,
+            hi,
+            word_at,
+            word: if lo < hi {
+                self.bitmap[word_at] & (!0u64 << (lo & 63))
+            } else {
+                0
+            },
+        }
+    }
+
     /// The occupied slots of `lo..hi` in order, keys shared and values
     /// mutable.
     pub fn iter_mut_between(&mut self, lo: usize, hi: usize) -> SlotsMut<'_, K, V> {
@@ -1240,6 +1272,135 @@ impl<K: Key, V> DataNode<K, V> {
         );
     }
 }
+
+/// The occupied slots `lo..hi` of one data node, shared, from both ends:
+/// [`DataNode::slots_between`]. The front keeps the bitmap word it is in,
+/// its consumed bits cleared, so a step forward within a word is a
+/// trailing-zero count and a clear of the lowest bit.
+pub(crate) struct Slots<'a, K, V> {
+    slots: &'a [Slot<K, V>],
+    bitmap: &'a [u64],
+    /// Slots `lo..hi` remain; `hi <= slots.len()`.
+    lo: usize,
+    hi: usize,
+    /// Index of the front's bitmap word.
+    word_at: usize,
+    /// That word's bits from `lo` on (bits from `hi` on may be set: the
+    /// front checks `hi`).
+    word: u64,
+}
+
+impl<K, V> Clone for Slots<'_, K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K, V> Copy for Slots<'_, K, V> {}
+
+impl<'a, K, V> Slots<'a, K, V> {
+    /// No slots.
+    pub fn empty() -> Self {
+        Slots {
+            slots: &[],
+            bitmap: &[],
+            lo: 0,
+            hi: 0,
+            word_at: 0,
+            word: 0,
+        }
+    }
+
+    /// The pair in slot `i`, occupied and below `hi`.
+    #[inline(always)]
+    fn entry(&self, i: usize) -> (&'a K, &'a V) {
+        debug_assert!(i < self.hi && self.bitmap[i >> 6] >> (i & 63) & 1 == 1);
+        // SAFETY: `i < hi <= slots.len()` (both callers check `i < hi`,
+        // and `slots_between` asserts `hi <= slots.len()`), and bit `i` is
+        // set (both callers take `i` from set bits of the bitmap), so the
+        // value is initialised.
+        unsafe {
+            let slot = self.slots.get_unchecked(i);
+            (&slot.key, slot.val.assume_init_ref())
+        }
+    }
+}
+
+impl<'a, K, V> Slots<'a, K, V> {
+    /// Ends the slots at `end` if they reach past it.
+    pub fn limit(&mut self, end: usize) {
+        self.hi = self.hi.min(end);
+        self.lo = self.lo.min(self.hi);
+    }
+
+    /// The next pair if the front's word holds it: the common step, small
+    /// enough to inline into a caller's loop.
+    #[inline(always)]
+    pub fn next_in_word(&mut self) -> Option<(&'a K, &'a V)> {
+        if self.word != 0 {
+            let i = (self.word_at << 6) + self.word.trailing_zeros() as usize;
+            if i < self.hi {
+                self.word &= self.word - 1;
+                self.lo = i + 1;
+                return Some(self.entry(i));
+            }
+        }
+        None
+    }
+
+    /// The next pair from the words after the front's: the step that
+    /// `next_in_word` leaves.
+    #[inline(never)]
+    pub fn next_beyond_word(&mut self) -> Option<(&'a K, &'a V)> {
+        loop {
+            if let Some(item) = self.next_in_word() {
+                return Some(item);
+            }
+            if self.word != 0 || (self.word_at + 1) << 6 >= self.hi {
+                // A set bit at or past `hi`, or no word left.
+                self.lo = self.hi;
+                self.word = 0;
+                return None;
+            }
+            self.word_at += 1;
+            self.word = self.bitmap[self.word_at];
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for Slots<'a, K, V> {
+    type Item = (&'a K, &'a V);
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_in_word() {
+            Some(item) => Some(item),
+            None => self.next_beyond_word(),
+        }
+    }
+}
+
+impl<K, V> DoubleEndedIterator for Slots<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        while self.hi > self.lo {
+            let last = self.hi - 1;
+            let w = last >> 6;
+            // The bits of word `w` at `lo..=last`.
+            let mut word = self.bitmap[w] & (!0u64 >> (63 - (last & 63)));
+            if w == self.lo >> 6 {
+                word &= !0u64 << (self.lo & 63);
+            }
+            if word != 0 {
+                let i = (w << 6) + 63 - word.leading_zeros() as usize;
+                self.hi = i;
+                return Some(self.entry(i));
+            }
+            self.hi = (w << 6).max(self.lo);
+        }
+        None
+    }
+}
+
+impl<K, V> core::iter::FusedIterator for Slots<'_, K, V> {}
 
 /// The occupied slots of one data node in order, keys shared and values
 /// mutable: [`DataNode::iter_mut_between`].

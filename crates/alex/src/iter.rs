@@ -1,14 +1,17 @@
 //! Iteration in key order along the data nodes' sibling links, from both
 //! ends, without returning to the root after the first descent.
 //!
-//! A cursor is a `(data node, occupied slot)` position. A range holds its
-//! first and last positions; both ends walk inwards and stop when they meet,
-//! which works because positions are visited in one order, the key order.
+//! A position is a `(data node, slot)` pair. An iterator walks runs of
+//! occupied slots node by node, from its first position to an end: a
+//! position past its last entry, or, for a range with an upper bound, that
+//! bound itself, checked against each key on the way. The end position is
+//! then found (a second descent) only if the back end is walked: a forward
+//! scan of a bounded range costs one descent, as an unbounded one does.
 
 use core::iter::FusedIterator;
 use core::ops::{Bound, RangeBounds};
 
-use crate::data_node::{SlotsMut, NO_NODE};
+use crate::data_node::{Slots, SlotsMut, NO_NODE};
 use crate::key::Key;
 use crate::AlexMap;
 
@@ -18,73 +21,183 @@ struct Pos {
     slot: usize,
 }
 
-/// The positions between two cursors, inclusive.
+/// The entries from a position up to an end, as runs of occupied slots node
+/// by node (the way `Flatten` walks its inner iterators): the front run,
+/// the nodes between, opened one at a time along the sibling links, and the
+/// back run, slots `0..back_end` of `back_node`, opened only when an end
+/// reaches it (a forward scan that stops early never reads it). Once both
+/// ends are in the same node, its remaining slots are all in `front`.
+///
+/// The end may be left unknown (`back_node == NO_NODE`) with an inclusive
+/// bound `hi` on key images instead: the front stops at the first key
+/// above it, and the back finds its position when first walked.
 struct Span<'a, K: Key, V> {
     map: &'a AlexMap<K, V>,
-    front: Pos,
-    back: Pos,
-    done: bool,
+    front: Slots<'a, K, V>,
+    back: Slots<'a, K, V>,
+    front_node: u32,
+    back_node: u32,
+    back_end: usize,
+    back_open: bool,
+    /// Keys above this image end the front (`u64::MAX` when the end is a
+    /// position: every image passes).
+    hi: u64,
 }
 
 impl<K: Key, V> Clone for Span<'_, K, V> {
     fn clone(&self) -> Self {
-        Span {
-            map: self.map,
-            front: self.front,
-            back: self.back,
-            done: self.done,
-        }
+        Span { ..*self }
     }
 }
 
 impl<'a, K: Key, V> Span<'a, K, V> {
     fn empty(map: &'a AlexMap<K, V>) -> Self {
-        let nowhere = Pos {
-            node: NO_NODE,
-            slot: 0,
-        };
         Span {
             map,
-            front: nowhere,
-            back: nowhere,
-            done: true,
+            front: Slots::empty(),
+            back: Slots::empty(),
+            front_node: NO_NODE,
+            back_node: NO_NODE,
+            back_end: 0,
+            back_open: true,
+            hi: u64::MAX,
         }
     }
 
-    fn entry(&self, pos: Pos) -> (&'a K, &'a V) {
-        self.map.data[pos.node as usize].entry_at(pos.slot)
+    /// The entries from `front` up to `end` (exclusive), which lies at or
+    /// after it: slot `end.slot` of node `end.node` is the first not taken.
+    fn between(map: &'a AlexMap<K, V>, front: Pos, end: Pos) -> Self {
+        let first = &map.data[front.node as usize];
+        let same = front.node == end.node;
+        Span {
+            map,
+            front: first.slots_between(front.slot, if same { end.slot } else { first.capacity() }),
+            back: Slots::empty(),
+            front_node: front.node,
+            back_node: end.node,
+            back_end: end.slot,
+            back_open: same,
+            hi: u64::MAX,
+        }
     }
 
-    fn next(&mut self) -> Option<(&'a K, &'a V)> {
-        if self.done {
-            return None;
+    /// The entries from `front` on whose key images are at most `hi`; the
+    /// entry at `front` is one of them.
+    fn up_to(map: &'a AlexMap<K, V>, front: Pos, hi: u64) -> Self {
+        let first = &map.data[front.node as usize];
+        Span {
+            map,
+            front: first.slots_between(front.slot, first.capacity()),
+            back: Slots::empty(),
+            front_node: front.node,
+            back_node: NO_NODE,
+            back_end: 0,
+            back_open: false,
+            hi,
         }
-        let item = self.entry(self.front);
-        if self.front == self.back {
-            self.done = true;
-        } else {
-            match step_forward(self.map, self.front) {
-                Some(p) => self.front = p,
-                None => self.done = true,
+    }
+
+    /// Nothing left, from either end.
+    fn finish(&mut self) {
+        self.front = Slots::empty();
+        self.back = Slots::empty();
+        self.back_node = self.front_node;
+        self.back_open = true;
+    }
+
+    /// The back run, opened now if it was not; the end's position is found
+    /// first if it was left to `hi`.
+    fn back_run(&mut self) -> Slots<'a, K, V> {
+        if self.back_node == NO_NODE {
+            // The front has not passed `hi`, so an entry at most `hi` is
+            // left, at or after the front's position.
+            let end = range_end(self.map, Some(self.hi)).expect("an entry <= hi is left");
+            self.back_node = end.node;
+            self.back_end = end.slot;
+            if end.node == self.front_node {
+                self.front.limit(end.slot);
+                self.back_open = true;
+                self.back = Slots::empty();
             }
         }
-        Some(item)
+        if !self.back_open {
+            self.back_open = true;
+            self.back = self.map.data[self.back_node as usize].slots_between(0, self.back_end);
+        }
+        self.back
+    }
+
+    /// Every occupied slot of node `id`.
+    fn whole(&self, id: u32) -> Slots<'a, K, V> {
+        let node = &self.map.data[id as usize];
+        node.slots_between(0, node.capacity())
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(&'a K, &'a V)> {
+        match self.front.next_in_word() {
+            Some(item) if item.0.to_ordered() <= self.hi => Some(item),
+            Some(_) => {
+                self.finish();
+                None
+            }
+            None => self.next_slow(),
+        }
+    }
+
+    /// `next` past the front's bitmap word: later words, later nodes.
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<(&'a K, &'a V)> {
+        loop {
+            if let Some(item) = self.front.next_beyond_word() {
+                if item.0.to_ordered() > self.hi {
+                    self.finish();
+                    return None;
+                }
+                return Some(item);
+            }
+            if self.front_node == self.back_node {
+                return None;
+            }
+            let next = self.map.data[self.front_node as usize].next;
+            if next == NO_NODE {
+                // Only an end left to `hi` lets the front run off the map.
+                debug_assert!(self.back_node == NO_NODE, "the back lies after the front");
+                self.finish();
+                return None;
+            }
+            self.front_node = next;
+            self.front = if next == self.back_node {
+                let run = self.back_run();
+                self.back = Slots::empty();
+                run
+            } else {
+                self.whole(next)
+            };
+        }
     }
 
     fn next_back(&mut self) -> Option<(&'a K, &'a V)> {
-        if self.done {
-            return None;
-        }
-        let item = self.entry(self.back);
-        if self.front == self.back {
-            self.done = true;
-        } else {
-            match step_back(self.map, self.back) {
-                Some(p) => self.back = p,
-                None => self.done = true,
+        loop {
+            if self.front_node == self.back_node {
+                return self.front.next_back();
             }
+            self.back_run();
+            if self.front_node == self.back_node {
+                continue;
+            }
+            if let Some(item) = self.back.next_back() {
+                return Some(item);
+            }
+            let prev = self.map.data[self.back_node as usize].prev;
+            debug_assert!(prev != NO_NODE, "the front lies before the back");
+            self.back_node = prev;
+            self.back = if prev == self.front_node {
+                Slots::empty()
+            } else {
+                self.whole(prev)
+            };
         }
-        Some(item)
     }
 }
 
@@ -123,27 +236,23 @@ fn last_from<K: Key, V>(
     None
 }
 
-fn step_forward<K: Key, V>(map: &AlexMap<K, V>, pos: Pos) -> Option<Pos> {
-    first_from(map, pos.node, pos.slot + 1)
+fn full_span<K: Key, V>(map: &AlexMap<K, V>) -> Span<'_, K, V> {
+    Span::between(map, head_start(map), tail_end(map))
 }
 
-fn step_back<K: Key, V>(map: &AlexMap<K, V>, pos: Pos) -> Option<Pos> {
-    if pos.slot == 0 {
-        last_from(map, map.data[pos.node as usize].prev, None)
-    } else {
-        last_from(map, pos.node, Some(pos.slot - 1))
+/// Slot 0 of the first data node: where an unbounded range starts.
+fn head_start<K: Key, V>(map: &AlexMap<K, V>) -> Pos {
+    Pos {
+        node: map.head,
+        slot: 0,
     }
 }
 
-fn full_span<K: Key, V>(map: &AlexMap<K, V>) -> Span<'_, K, V> {
-    match (first_from(map, map.head, 0), last_from(map, map.tail, None)) {
-        (Some(front), Some(back)) => Span {
-            map,
-            front,
-            back,
-            done: false,
-        },
-        _ => Span::empty(map),
+/// Past the last slot of the last data node: where an unbounded range ends.
+fn tail_end<K: Key, V>(map: &AlexMap<K, V>) -> Pos {
+    Pos {
+        node: map.tail,
+        slot: map.data[map.tail as usize].capacity(),
     }
 }
 
@@ -171,6 +280,7 @@ pub(crate) fn iter<K: Key, V>(map: &AlexMap<K, V>) -> Iter<'_, K, V> {
 
 impl<'a, K: Key, V> Iterator for Iter<'a, K, V> {
     type Item = (&'a K, &'a V);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.span.next();
         self.remaining -= usize::from(item.is_some());
@@ -208,6 +318,7 @@ impl<K: Key, V> Clone for Range<'_, K, V> {
 
 impl<'a, K: Key, V> Iterator for Range<'a, K, V> {
     type Item = (&'a K, &'a V);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.span.next()
     }
@@ -239,24 +350,37 @@ pub(crate) fn range<K: Key, V, R: RangeBounds<K>>(
     map: &AlexMap<K, V>,
     range: R,
 ) -> Range<'_, K, V> {
-    let span = match range_ends(map, range) {
-        Some((front, back)) => Span {
-            map,
-            front,
-            back,
-            done: false,
-        },
-        None => Span::empty(map),
-    };
-    Range { span }
+    let span = (|| {
+        let (lo, hi) = range_bounds(range)?;
+        Some(match hi {
+            None => Span::between(map, range_front(map, lo)?, tail_end(map)),
+            Some(hi) => {
+                // The first entry itself, which must be at most `hi`.
+                let front = match lo {
+                    None => first_from(map, map.head, 0)?,
+                    Some(_) => range_front(map, lo)?,
+                };
+                let first = map.data[front.node as usize].key_at(front.slot);
+                if first.to_ordered() > hi {
+                    return None;
+                }
+                Span::up_to(map, front, hi)
+            }
+        })
+    })();
+    Range {
+        span: span.unwrap_or_else(|| Span::empty(map)),
+    }
 }
 
-/// The first and last positions of the entries in `range`, if any.
+/// The inclusive images of `range`'s bounds (`None` for an unbounded
+/// side), or `None` if no key can lie in it.
 ///
 /// # Panics
 /// On a NaN bound, and on bounds `BTreeMap::range` panics on (start above
 /// end, or equal and both excluded).
-fn range_ends<K: Key, V, R: RangeBounds<K>>(map: &AlexMap<K, V>, range: R) -> Option<(Pos, Pos)> {
+#[allow(clippy::type_complexity)]
+fn range_bounds<K: Key, R: RangeBounds<K>>(range: R) -> Option<(Option<u64>, Option<u64>)> {
     let start = bound_image(range.start_bound());
     let end = bound_image(range.end_bound());
     match (start, end) {
@@ -270,52 +394,76 @@ fn range_ends<K: Key, V, R: RangeBounds<K>>(map: &AlexMap<K, V>, range: R) -> Op
         }
         _ => {}
     }
-    // Inclusive images; an excluded bound at the very end of the order
-    // leaves nothing.
+    // An excluded bound at the very end of the order leaves nothing.
     let lo = match start {
         Bound::Included(s) => Some(s),
-        Bound::Excluded(s) => s.checked_add(1),
-        Bound::Unbounded => Some(0),
+        Bound::Excluded(s) => Some(s.checked_add(1)?),
+        Bound::Unbounded => None,
     };
     let hi = match end {
         Bound::Included(e) => Some(e),
-        Bound::Excluded(e) => e.checked_sub(1),
-        Bound::Unbounded => Some(u64::MAX),
+        Bound::Excluded(e) => Some(e.checked_sub(1)?),
+        Bound::Unbounded => None,
     };
-    let (Some(lo), Some(hi)) = (lo, hi) else {
-        return None;
-    };
-    if lo > hi {
-        return None;
+    match (lo, hi) {
+        (Some(lo), Some(hi)) if lo > hi => None,
+        _ => Some((lo, hi)),
     }
-    let front = {
-        let leaf = map.leaf_for(lo);
-        let node = &map.data[leaf];
-        match node.lower_bound_occupied(lo) {
-            Some(slot) => Some(Pos {
-                node: leaf as u32,
-                slot,
-            }),
-            None => first_from(map, node.next, 0),
-        }
+}
+
+/// The position of the first entry `>= lo` (of the map's first slot when
+/// `lo` is `None`: no descent), if there is one.
+fn range_front<K: Key, V>(map: &AlexMap<K, V>, lo: Option<u64>) -> Option<Pos> {
+    let Some(lo) = lo else {
+        return Some(head_start(map));
     };
-    let back = {
-        let leaf = map.leaf_for(hi);
-        let node = &map.data[leaf];
-        match node.last_at_most(hi) {
-            Some(slot) => Some(Pos {
-                node: leaf as u32,
-                slot,
-            }),
-            None => last_from(map, node.prev, None),
-        }
+    let leaf = map.leaf_for(lo);
+    let node = &map.data[leaf];
+    match node.lower_bound_occupied(lo) {
+        Some(slot) => Some(Pos {
+            node: leaf as u32,
+            slot,
+        }),
+        None => first_from(map, node.next, 0),
+    }
+}
+
+/// The position just past the last entry `<= hi` (past the map's last slot
+/// when `hi` is `None`: no descent), if there is such an entry.
+fn range_end<K: Key, V>(map: &AlexMap<K, V>, hi: Option<u64>) -> Option<Pos> {
+    let Some(hi) = hi else {
+        return Some(tail_end(map));
     };
-    let (front, back) = (front?, back?);
-    let first = map.data[front.node as usize]
-        .key_at(front.slot)
-        .to_ordered();
-    let last = map.data[back.node as usize].key_at(back.slot).to_ordered();
-    (first <= last && first <= hi && last >= lo).then_some((front, back))
+    let leaf = map.leaf_for(hi);
+    let node = &map.data[leaf];
+    let last = match node.last_at_most(hi) {
+        Some(slot) => Pos {
+            node: leaf as u32,
+            slot,
+        },
+        None => last_from(map, node.prev, None)?,
+    };
+    Some(Pos {
+        node: last.node,
+        slot: last.slot + 1,
+    })
+}
+
+/// Where the entries in `range` start and end (exclusive), if it holds
+/// any: both ends found now, for `range_mut`.
+fn range_ends<K: Key, V, R: RangeBounds<K>>(map: &AlexMap<K, V>, range: R) -> Option<(Pos, Pos)> {
+    let (lo, hi) = range_bounds(range)?;
+    let front = range_front(map, lo)?;
+    let end = range_end(map, hi)?;
+    if let Some(hi) = hi {
+        // Both exist; the range is empty if the first entry `>= lo` lies
+        // past `hi` (then so does the position past the last `<= hi`).
+        let first = map.data[front.node as usize].key_at(front.slot);
+        if lo.is_some() && first.to_ordered() > hi {
+            return None;
+        }
+    }
+    Some((front, end))
 }
 
 /// A mutable iterator over the entries with keys in a range (keys shared,
@@ -367,7 +515,7 @@ pub(crate) fn range_mut<K: Key, V, R: RangeBounds<K>>(
             let node = node.expect("every chain node was borrowed");
             let lo = if at == 0 { front.slot } else { 0 };
             let hi = if at == last {
-                back.slot + 1
+                back.slot
             } else {
                 node.capacity()
             };

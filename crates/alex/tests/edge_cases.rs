@@ -780,3 +780,69 @@ fn stats_account_for_every_entry() {
         dense.stats().bytes_per_key()
     );
 }
+
+/// A range with an upper bound leaves its end to that bound until its back
+/// is walked, and finds the end's position then: whatever the front has
+/// taken by that point (nothing, part of a node, a whole node, up to the
+/// last entry, past it), the back must continue exactly where `BTreeMap`'s
+/// does. Emptied nodes between the ends (removed key runs) and emptied
+/// fronts of nodes (leading gaps holding removed keys) are on the way.
+#[test]
+fn bounded_ranges_switch_ends_anywhere() {
+    for config in three_configs() {
+        let keys: Vec<u64> = (0..4000u64).map(|i| i * 5).collect();
+        let (mut map, mut model) = inserted(&config, &keys);
+        // Empty whole stretches (nodes of the fixed-leaf map become empty)
+        // and thin others out, from the front of their runs.
+        for k in (2000..3000u64)
+            .chain(9000..9400)
+            .chain((12000..16000).step_by(15))
+        {
+            assert_eq!(map.remove(&k), model.remove(&k));
+        }
+        map.check();
+        let bounds: Vec<(u64, u64)> = vec![
+            (0, 60),
+            (1, 59),
+            (1990, 3010),
+            (2500, 2600),
+            (8990, 9410),
+            (11990, 12300),
+            (0, 19995),
+            (19990, u64::MAX),
+            (15000, 15001),
+            (3, 4),
+        ];
+        for (lo, hi) in bounds {
+            let expected: Vec<u64> = model.range(lo..=hi).map(|(k, _)| *k).collect();
+            // Keep the work bounded for the wide ranges: every split point
+            // for short ranges, a spread of them for long ones.
+            let step = (expected.len() / 40).max(1);
+            for split in (0..=expected.len() + 1).step_by(step) {
+                for inclusive in [true, false] {
+                    let mut it: Box<dyn DoubleEndedIterator<Item = (&u64, &u64)>> = if inclusive {
+                        Box::new(map.range(lo..=hi))
+                    } else {
+                        Box::new(map.range(lo..hi))
+                    };
+                    let mut want: Box<dyn DoubleEndedIterator<Item = (&u64, &u64)>> = if inclusive {
+                        Box::new(model.range(lo..=hi))
+                    } else {
+                        Box::new(model.range(lo..hi))
+                    };
+                    for _ in 0..split {
+                        assert_eq!(it.next(), want.next(), "{lo}..{hi} next, split {split}");
+                    }
+                    loop {
+                        let (a, b) = (it.next_back(), want.next_back());
+                        assert_eq!(a, b, "{lo}..{hi} next_back after {split}");
+                        if a.is_none() {
+                            break;
+                        }
+                    }
+                    assert!(it.next().is_none() && it.next_back().is_none());
+                }
+            }
+        }
+    }
+}
