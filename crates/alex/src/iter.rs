@@ -11,7 +11,7 @@
 use core::iter::FusedIterator;
 use core::ops::{Bound, RangeBounds};
 
-use crate::data_node::{Slots, SlotsMut, NO_NODE};
+use crate::data_node::{prefetch, DataNode, Slots, SlotsMut, NO_NODE};
 use crate::key::Key;
 use crate::AlexMap;
 
@@ -69,7 +69,7 @@ impl<'a, K: Key, V> Span<'a, K, V> {
     fn between(map: &'a AlexMap<K, V>, front: Pos, end: Pos) -> Self {
         let first = &map.data[front.node as usize];
         let same = front.node == end.node;
-        Span {
+        let span = Span {
             map,
             front: first.slots_between(front.slot, if same { end.slot } else { first.capacity() }),
             back: Slots::empty(),
@@ -78,14 +78,18 @@ impl<'a, K: Key, V> Span<'a, K, V> {
             back_end: end.slot,
             back_open: same,
             hi: u64::MAX,
+        };
+        if !same {
+            span.prefetch_header(first.next);
         }
+        span
     }
 
     /// The entries from `front` on whose key images are at most `hi`; the
     /// entry at `front` is one of them.
     fn up_to(map: &'a AlexMap<K, V>, front: Pos, hi: u64) -> Self {
         let first = &map.data[front.node as usize];
-        Span {
+        let span = Span {
             map,
             front: first.slots_between(front.slot, first.capacity()),
             back: Slots::empty(),
@@ -94,7 +98,9 @@ impl<'a, K: Key, V> Span<'a, K, V> {
             back_end: 0,
             back_open: false,
             hi,
-        }
+        };
+        span.prefetch_header(first.next);
+        span
     }
 
     /// Nothing left, from either end.
@@ -127,10 +133,30 @@ impl<'a, K: Key, V> Span<'a, K, V> {
         self.back
     }
 
-    /// Every occupied slot of node `id`.
+    /// Every occupied slot of node `id`. Walking one node ahead: the next
+    /// node's header (prefetched when this one's predecessor was opened,
+    /// or when the span was made) names its first slot and bitmap word,
+    /// which are prefetched, and the header after it is prefetched in turn.
+    /// A scan reaching the next node then finds it cached, where it waited
+    /// for the header and then for the slots.
     fn whole(&self, id: u32) -> Slots<'a, K, V> {
         let node = &self.map.data[id as usize];
+        if let Some(after) = self.map.data.get(node.next as usize) {
+            after.prefetch_front();
+            self.prefetch_header(after.next);
+        }
         node.slots_between(0, node.capacity())
+    }
+
+    /// Prefetches the two cache lines of node `id`'s header that a scan
+    /// reads (the slots, the bitmap, the sibling links).
+    #[inline(always)]
+    fn prefetch_header(&self, id: u32) {
+        if let Some(node) = self.map.data.get(id as usize) {
+            let p: *const DataNode<K, V> = node;
+            prefetch(p);
+            prefetch(p.cast::<u8>().wrapping_add(64));
+        }
     }
 
     #[inline(always)]
