@@ -1211,18 +1211,22 @@ impl<K: Key, V> DataNode<K, V> {
     /// The occupied slots of `lo..hi` in order, shared.
     pub fn slots_between(&self, lo: usize, hi: usize) -> Slots<'_, K, V> {
         assert!(lo <= hi && hi <= self.slots.len());
-        let word_at = lo >> 6;
+        // From a word's start, the front loads the word when it first steps
+        // (a range's back, or a node a scan never reaches, never reads it);
+        // from within a word, it is loaded now with the slots before `lo`
+        // masked off.
+        let (word_at, word) = if lo & 63 == 0 || lo == hi {
+            ((lo >> 6).wrapping_sub(1), 0)
+        } else {
+            (lo >> 6, self.bitmap[lo >> 6] & (!0u64 << (lo & 63)))
+        };
         Slots {
             slots: &self.slots,
             bitmap: &self.bitmap,
             lo,
             hi,
             word_at,
-            word: if lo < hi {
-                self.bitmap[word_at] & (!0u64 << (lo & 63))
-            } else {
-                0
-            },
+            word,
         }
     }
 
@@ -1323,7 +1327,8 @@ pub(crate) struct Slots<'a, K, V> {
     /// Slots `lo..hi` remain; `hi <= slots.len()`.
     lo: usize,
     hi: usize,
-    /// Index of the front's bitmap word.
+    /// Index of the front's bitmap word (one before `lo`'s word, wrapping
+    /// below 0, until the front loads that word: see `slots_between`).
     word_at: usize,
     /// That word's bits from `lo` on (bits from `hi` on may be set: the
     /// front checks `hi`).
@@ -1396,14 +1401,15 @@ impl<'a, K, V> Slots<'a, K, V> {
             if let Some(item) = self.next_in_word() {
                 return Some(item);
             }
-            if self.word != 0 || (self.word_at + 1) << 6 >= self.hi {
+            let next_word = self.word_at.wrapping_add(1);
+            if self.word != 0 || next_word << 6 >= self.hi {
                 // A set bit at or past `hi`, or no word left.
                 self.lo = self.hi;
                 self.word = 0;
                 return None;
             }
-            self.word_at += 1;
-            self.word = self.bitmap[self.word_at];
+            self.word_at = next_word;
+            self.word = self.bitmap[next_word];
         }
     }
 }
