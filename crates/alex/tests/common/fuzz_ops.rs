@@ -606,6 +606,7 @@ impl<K: FuzzKey> Session<K> {
                 self.get_mut(key);
             }
             17..=19 => self.range(input, opcode & 0x20 != 0),
+            20 if opcode & 0x20 != 0 => self.end_entry(opcode >> 6),
             20 => self.first_last(),
             21 => self.insert_run(input),
             22 if opcode & 0x20 != 0 => self.retain(input),
@@ -761,6 +762,50 @@ impl<K: FuzzKey> Session<K> {
             },
         }
         assert_eq!(self.map.len(), self.model.len(), "len after entry {key:?}");
+    }
+
+    /// `first_entry` or `last_entry` (bit 0 of `how`), removing the entry
+    /// (bit 1 clear) or adding to its value through `get_mut`.
+    fn end_entry(&mut self, how: u8) {
+        let last = how & 1 != 0;
+        let remove = how & 2 == 0;
+        let value = self.value();
+        self.trace_op(format_args!(
+            "{} entry, {}",
+            if last { "last" } else { "first" },
+            if remove { "remove" } else { "modify" }
+        ));
+        let got = if last {
+            self.map.last_entry()
+        } else {
+            self.map.first_entry()
+        };
+        let mut expected = if last {
+            self.model.last_entry()
+        } else {
+            self.model.first_entry()
+        };
+        match (got, expected.as_mut()) {
+            (None, None) => {}
+            (Some(mut e), Some(m)) => {
+                assert_eq!(e.key().ord(), *m.key(), "end entry key");
+                assert_eq!(*e.get(), m.get().1, "end entry value");
+                if remove {
+                    let (k, v) = e.remove_entry();
+                    assert_eq!((k.ord(), v), (*m.key(), m.get().1), "end entry remove");
+                    expected.expect("matched").remove();
+                } else {
+                    *e.get_mut() = e.get().wrapping_add(value);
+                    m.get_mut().1 = m.get().1.wrapping_add(value);
+                }
+            }
+            (g, m) => panic!(
+                "end entry: map {:?}, model {:?}",
+                g.map(|e| e.key().ord()),
+                m.map(|e| *e.key())
+            ),
+        }
+        assert_eq!(self.map.len(), self.model.len(), "len after an end entry");
     }
 
     fn bound(&mut self, input: &mut Input) -> Bound<K> {
