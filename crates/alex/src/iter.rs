@@ -507,6 +507,15 @@ pub(crate) fn range_mut<K: Key, V, R: RangeBounds<K>>(
             inner: Vec::new().into_iter().flatten(),
         };
     };
+    if front.node == back.node {
+        // One node (most short ranges): borrowed directly, one allocation.
+        let node = &mut map.data[front.node as usize];
+        return RangeMut {
+            inner: vec![node.iter_mut_between(front.slot, back.slot)]
+                .into_iter()
+                .flatten(),
+        };
+    }
     // The chain of data nodes from the front's to the back's, in key order.
     let mut chain = vec![front.node];
     while *chain.last().expect("not empty") != back.node {
