@@ -660,6 +660,11 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.num_keys == 0
+    }
+
+    #[inline(always)]
     pub fn occupied(&self, i: usize) -> bool {
         self.bitmap[i >> 6] >> (i & 63) & 1 == 1
     }
@@ -1168,16 +1173,35 @@ impl<K: Key, V> DataNode<K, V> {
     /// Removes the key `t` and returns its value.
     pub fn remove(&mut self, t: u64) -> Option<V> {
         let i = self.find(t)?;
+        Some(self.remove_at(i).1)
+    }
+
+    /// Removes the first entry, if any.
+    pub fn remove_first(&mut self) -> Option<(K, V)> {
+        let i = self.first_occupied()?;
+        Some(self.remove_at(i))
+    }
+
+    /// Removes the last entry, if any.
+    pub fn remove_last(&mut self) -> Option<(K, V)> {
+        let i = self.last_occupied()?;
+        Some(self.remove_at(i))
+    }
+
+    /// Removes the entry in occupied slot `i`.
+    fn remove_at(&mut self, i: usize) -> (K, V) {
+        assert!(self.occupied(i), "remove_at on a gap");
         self.clear_bit(i);
-        // SAFETY: bit i was set (find returns occupied slots only), so the
-        // value is initialised; the bit is now clear, so it is read once.
+        // SAFETY: bit i was set (asserted), so the value is initialised; the
+        // bit is now clear, so it is read once.
         let value = unsafe { self.slots[i].val.assume_init_read() };
+        let key = self.slots[i].key;
         self.num_keys -= 1;
         if i == self.first {
             // The slot joins the leading gaps, which keep their keys (see the
             // module's invariants): no gap is rewritten.
             self.set_first(self.next_occupied(i + 1).unwrap_or(self.slots.len()));
-            return Some(value);
+            return (key, value);
         }
         let replacement = self
             .next_occupied(i + 1)
@@ -1193,7 +1217,7 @@ impl<K: Key, V> DataNode<K, V> {
                 break;
             }
         }
-        Some(value)
+        (key, value)
     }
 
     /// Prefetches where a scan of the whole node starts: the first key's

@@ -19,11 +19,60 @@ pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
     let leaf = map.descend_with_path(t);
     let value = map.data[leaf].remove(t)?;
     map.len -= 1;
+    give_back(map, leaf);
+    Some(value)
+}
+
+/// Removes the first entry (the last if `last`) without a descent: its data
+/// node is the first (last) one holding keys, along the sibling links. The
+/// descent a merge needs is made only if the node calls for one.
+pub(crate) fn pop_end<K: Key, V>(map: &mut AlexMap<K, V>, last: bool) -> Option<(K, V)> {
+    let mut leaf = if last { map.tail } else { map.head };
+    while map.data[leaf as usize].is_empty() {
+        leaf = if last {
+            map.data[leaf as usize].prev
+        } else {
+            map.data[leaf as usize].next
+        };
+        if leaf == NO_NODE {
+            return None;
+        }
+    }
+    let leaf = leaf as usize;
+    let node = &mut map.data[leaf];
+    let (key, value) = if last {
+        node.remove_last()
+    } else {
+        node.remove_first()
+    }
+    .expect("the node holds keys");
+    map.len -= 1;
+    if wants_giving_back(map, leaf) {
+        let reached = map.descend_with_path(key.to_ordered());
+        debug_assert_eq!(reached, leaf, "a key's descent reaches its node");
+        give_back(map, leaf);
+    }
+    Some((key, value))
+}
+
+/// Whether data node `leaf`, which just lost a key, is sparse enough for
+/// `give_back` to merge or contract it.
+fn wants_giving_back<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> bool {
+    let node = &map.data[leaf];
+    let n = node.len() as f64;
+    n < MERGE_TRIGGER_FRACTION * node.limit() as f64
+        || (node.capacity() > MIN_SLOTS && n < map.config.min_density * node.capacity() as f64)
+}
+
+/// Lets data node `leaf`, which just lost a key, give memory back: merged
+/// with its buddy when it has almost emptied out, or rebuilt smaller below
+/// `min_density`. `map.path` holds the descent to it.
+fn give_back<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) {
     let node = &map.data[leaf];
     let n = node.len();
     if (n as f64) < MERGE_TRIGGER_FRACTION * node.limit() as f64 && try_merge(map, leaf) {
         map.compact_if_sparse();
-        return Some(value);
+        return;
     }
     let node = &map.data[leaf];
     if node.capacity() > MIN_SLOTS && (n as f64) < map.config.min_density * node.capacity() as f64 {
@@ -31,7 +80,6 @@ pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
         crate::split::rebuild(map, leaf, slots, Placement::Even, None);
         map.counters.contractions += 1;
     }
-    Some(value)
 }
 
 /// Merges data node `leaf` with its buddy if they qualify, then keeps
