@@ -1384,10 +1384,14 @@ impl<'a, K, V> Slots<'a, K, V> {
     #[inline(always)]
     fn entry(&self, i: usize) -> (&'a K, &'a V) {
         debug_assert!(i < self.hi && self.bitmap[i >> 6] >> (i & 63) & 1 == 1);
-        // SAFETY: `i < hi <= slots.len()` (both callers check `i < hi`,
-        // and `slots_between` asserts `hi <= slots.len()`), and bit `i` is
-        // set (both callers take `i` from set bits of the bitmap), so the
-        // value is initialised.
+        // SAFETY: `i < hi <= slots.len()`: both callers check `i < hi`
+        // before calling (`next_back` lowers `hi` to `i` only after), `hi`
+        // only falls (`limit`, `next_back`), and it starts at most
+        // `slots.len()` (`slots_between` asserts it; `empty` has 0 of 0).
+        // Bit `i` is set: both callers take `i` from a set bit of a copy of
+        // a bitmap word (`word` is `bitmap[word_at]` masked, `next_back`
+        // reads the word itself), and the node is borrowed shared for `'a`,
+        // so no copy goes stale. A set bit means the value is initialised.
         unsafe {
             let slot = self.slots.get_unchecked(i);
             (&slot.key, slot.val.assume_init_ref())
@@ -1461,8 +1465,9 @@ impl<K, V> DoubleEndedIterator for Slots<'_, K, V> {
             }
             if word != 0 {
                 let i = (w << 6) + 63 - word.leading_zeros() as usize;
+                let item = self.entry(i);
                 self.hi = i;
-                return Some(self.entry(i));
+                return Some(item);
             }
             self.hi = (w << 6).max(self.lo);
         }

@@ -148,6 +148,14 @@ impl<'a, K: Key, V> Span<'a, K, V> {
         node.slots_between(0, node.capacity())
     }
 
+    /// Every occupied slot of node `id`, for the back end: the header of
+    /// the node before it is prefetched.
+    fn whole_back(&self, id: u32) -> Slots<'a, K, V> {
+        let node = &self.map.data[id as usize];
+        self.prefetch_header(node.prev);
+        node.slots_between(0, node.capacity())
+    }
+
     /// Prefetches the two cache lines of node `id`'s header that a scan
     /// reads (the slots, the bitmap, the sibling links).
     #[inline(always)]
@@ -221,7 +229,7 @@ impl<'a, K: Key, V> Span<'a, K, V> {
             self.back = if prev == self.front_node {
                 Slots::empty()
             } else {
-                self.whole(prev)
+                self.whole_back(prev)
             };
         }
     }

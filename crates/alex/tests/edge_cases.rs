@@ -846,3 +846,57 @@ fn bounded_ranges_switch_ends_anywhere() {
         }
     }
 }
+
+/// A clone of a partly consumed iterator continues from where the original
+/// stood, from both ends (a clone that forgot the back's progress passed
+/// every other test).
+#[test]
+fn clones_of_partly_consumed_ranges_continue_like_btreemap() {
+    for config in [
+        Config::default(),
+        Config::prototype_fixed_leaves(64),
+        Config {
+            max_data_node_slots: 64,
+            ..Config::default()
+        },
+    ] {
+        let keys: Vec<u64> = (0..3000u64).map(|i| i * 3).collect();
+        let (mut map, mut model) = inserted(&config, &keys);
+        for k in (3000..4500u64).chain(6000..6100) {
+            assert_eq!(map.remove(&k), model.remove(&k));
+        }
+        map.check();
+        for (lo, hi) in [(0, 9000), (10, 8000), (2990, 4600), (5999, 6200)] {
+            for (front, back) in [(0, 1), (1, 0), (3, 200), (200, 3), (5, 5)] {
+                let (mut it, mut want) = (map.range(lo..hi), model.range(lo..hi));
+                for _ in 0..front {
+                    assert_eq!(it.next(), want.next());
+                }
+                for _ in 0..back {
+                    assert_eq!(it.next_back(), want.next_back());
+                }
+                assert!(it.clone().rev().eq(want.clone().rev()), "{lo}..{hi}");
+                assert!(it.eq(want), "{lo}..{hi}");
+            }
+        }
+        let (mut it, mut want) = (map.iter(), model.iter());
+        it.next_back();
+        want.next_back();
+        let c = it.clone();
+        assert_eq!(c.len(), want.len());
+        assert!(c.rev().eq(want.rev()));
+    }
+}
+
+/// `next_back` in a build with debug assertions (its slot check once ran
+/// after it had moved the run's end, and failed on every call).
+#[test]
+fn next_back_in_a_checked_build() {
+    let mut map: AlexMap<u64, u64> = AlexMap::new();
+    map.insert(0, 0);
+    map.insert(7, 1);
+    assert_eq!(
+        map.range(0..=7).rev().collect::<Vec<_>>(),
+        vec![(&7, &1), (&0, &0)]
+    );
+}

@@ -168,7 +168,8 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
         out,
         "- Each figure: median of {} repetitions for the in-process maps and {} for SQLite (`--sqlite-reps`; \
          each rebuilds the table); min and max in the full table. Repetitions run round-robin (every system's \
-         first, then every system's second, ...), so a slow spell of the machine falls on all systems. Per repetition: \
+         first, then every system's second, each round starting one system later), so a slow spell of the \
+         machine falls on all systems. Per repetition: \
          a fresh bulk build, {} untimed warm-up lookups, then {} uniform and {} Zipf lookups, {} absent lookups, \
          {} autocommit lookups (SQLite), {} range scans of 100 keys, {} inserts, {} read-heavy and {} write-heavy \
          operations, {} deletes; mutating workloads run last, in that order, on the structure the previous one left; \

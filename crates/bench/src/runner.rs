@@ -294,9 +294,10 @@ pub fn run_scale(
     let scale = scale_label(n);
     let wd = &settings.watchdog;
     // Repetitions run round-robin: every system's first repetition, then every system's
-    // second, and so on. On a shared machine whose speed drifts over minutes, this keeps
-    // the systems' samples interleaved in time, so a slow spell lands on all of them rather
-    // than on whichever system ran through it (the ratios are what the report compares).
+    // second (starting one system later), and so on. On a shared machine whose speed
+    // drifts over minutes, this keeps the systems' samples interleaved in time, so a slow
+    // spell lands on all of them rather than on whichever system ran through it (the
+    // ratios are what the report compares).
     let mut runs: Vec<SystemRun> = settings
         .systems
         .iter()
@@ -326,21 +327,29 @@ pub fn run_scale(
         .max()
         .unwrap_or(0);
     for rep in 0..rounds {
-        for run in runs.iter_mut() {
+        // Each round starts one system later, so no system always follows the same one
+        // (round 0 keeps the order given).
+        let count = runs.len();
+        for w in 0..count {
+            let run = &mut runs[(w + rep) % count];
             if rep >= settings.reps_for(run.id) {
                 continue;
             }
-            // Peak RSS covers this system's turns only: reset before each, the highest kept.
-            memory::reset_peak_rss();
+            // Peak RSS covers this system's turns only: reset before each, the highest
+            // kept. Where it cannot be reset, only the first round's figure is kept, which
+            // covers this system and those before it in the order given.
+            let reset = memory::reset_peak_rss();
             if rep == 0 {
                 run.mem.rss_before = memory::rss_bytes();
             }
             run_turn(run, rep, ks, plan, settings, pb, results)?;
             wd.idle();
-            run.mem.peak_rss = match (run.mem.peak_rss, memory::peak_rss_bytes()) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
+            if reset || rep == 0 {
+                run.mem.peak_rss = match (run.mem.peak_rss, memory::peak_rss_bytes()) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
         }
     }
     // (workload -> system -> samples), systems in the order given.
