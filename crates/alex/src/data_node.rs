@@ -660,11 +660,6 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     #[inline(always)]
-    pub fn is_empty(&self) -> bool {
-        self.num_keys == 0
-    }
-
-    #[inline(always)]
     pub fn occupied(&self, i: usize) -> bool {
         self.bitmap[i >> 6] >> (i & 63) & 1 == 1
     }
@@ -872,14 +867,20 @@ impl<K: Key, V> DataNode<K, V> {
     pub fn lower_bound_occupied(&self, t: u64) -> Option<usize> {
         let p = self.find_start(t);
         std::hint::black_box(self.bitmap[p >> 6]);
-        let lb = match t.checked_sub(1) {
-            None => 0,
-            Some(below) => match self.upper_bound_near(p, below) {
-                Ok(ub) => ub,
-                Err(start) => self.search(start, |x| x >= t).0,
-            },
-        };
+        let lb = t
+            .checked_sub(1)
+            .map_or(0, |below| self.first_above(p, below));
         self.next_occupied(lb)
+    }
+
+    /// The first slot holding a key image `> t` (the slot count if none):
+    /// the window around `p` settles it for most keys, the exponential
+    /// search from where the window leaves off for the rest.
+    fn first_above(&self, p: usize, t: u64) -> usize {
+        match self.upper_bound_near(p, t) {
+            Ok(ub) => ub,
+            Err(start) => self.search(start, |x| x > t).0,
+        }
     }
 
     /// The last occupied slot with key image `<= t`: the occupied slot at
@@ -889,10 +890,7 @@ impl<K: Key, V> DataNode<K, V> {
     pub fn last_at_most(&self, t: u64) -> Option<usize> {
         let p = self.find_start(t);
         std::hint::black_box(self.bitmap[p >> 6]);
-        let ub = match self.upper_bound_near(p, t) {
-            Ok(ub) => ub,
-            Err(start) => self.search(start, |x| x > t).0,
-        };
+        let ub = self.first_above(p, t);
         if ub == 0 {
             None
         } else {
@@ -1176,20 +1174,8 @@ impl<K: Key, V> DataNode<K, V> {
         Some(self.remove_at(i).1)
     }
 
-    /// Removes the first entry, if any.
-    pub fn remove_first(&mut self) -> Option<(K, V)> {
-        let i = self.first_occupied()?;
-        Some(self.remove_at(i))
-    }
-
-    /// Removes the last entry, if any.
-    pub fn remove_last(&mut self) -> Option<(K, V)> {
-        let i = self.last_occupied()?;
-        Some(self.remove_at(i))
-    }
-
     /// Removes the entry in occupied slot `i`.
-    fn remove_at(&mut self, i: usize) -> (K, V) {
+    pub fn remove_at(&mut self, i: usize) -> (K, V) {
         assert!(self.occupied(i), "remove_at on a gap");
         self.clear_bit(i);
         // SAFETY: bit i was set (asserted), so the value is initialised; the
@@ -1397,9 +1383,7 @@ impl<'a, K, V> Slots<'a, K, V> {
             (&slot.key, slot.val.assume_init_ref())
         }
     }
-}
 
-impl<'a, K, V> Slots<'a, K, V> {
     /// Ends the slots at `end` if they reach past it.
     pub fn limit(&mut self, end: usize) {
         self.hi = self.hi.min(end);

@@ -15,10 +15,11 @@ use crate::data_node::{prefetch, DataNode, Slots, SlotsMut, NO_NODE};
 use crate::key::Key;
 use crate::AlexMap;
 
+/// A data node and a slot in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Pos {
-    node: u32,
-    slot: usize,
+pub(crate) struct Pos {
+    pub node: u32,
+    pub slot: usize,
 }
 
 /// The entries from a position up to an end, as runs of occupied slots node
@@ -237,11 +238,19 @@ impl<'a, K: Key, V> Span<'a, K, V> {
 
 /// The first occupied position at or after slot `slot` of node `node`,
 /// following sibling links over empty nodes.
-fn first_from<K: Key, V>(map: &AlexMap<K, V>, mut node: u32, mut slot: usize) -> Option<Pos> {
+pub(crate) fn first_from<K: Key, V>(
+    map: &AlexMap<K, V>,
+    mut node: u32,
+    mut slot: usize,
+) -> Option<Pos> {
     while node != NO_NODE {
         let d = &map.data[node as usize];
-        if let Some(s) = d.next_occupied(slot) {
-            return Some(Pos { node, slot: s });
+        // No slot before the node's first occupied one is: the bitmap is read
+        // from there (a node drained from the front has a long empty run).
+        if let Some(first) = d.first_occupied() {
+            if let Some(s) = d.next_occupied(slot.max(first)) {
+                return Some(Pos { node, slot: s });
+            }
         }
         node = d.next;
         slot = 0;
@@ -250,7 +259,7 @@ fn first_from<K: Key, V>(map: &AlexMap<K, V>, mut node: u32, mut slot: usize) ->
 }
 
 /// The last occupied position at or before slot `slot` of node `node`.
-fn last_from<K: Key, V>(
+pub(crate) fn last_from<K: Key, V>(
     map: &AlexMap<K, V>,
     mut node: u32,
     mut slot: Option<usize>,
@@ -386,20 +395,10 @@ pub(crate) fn range<K: Key, V, R: RangeBounds<K>>(
 ) -> Range<'_, K, V> {
     let span = (|| {
         let (lo, hi) = range_bounds(range)?;
+        let front = range_start(map, lo, hi)?;
         Some(match hi {
-            None => Span::between(map, range_front(map, lo)?, tail_end(map)),
-            Some(hi) => {
-                // The first entry itself, which must be at most `hi`.
-                let front = match lo {
-                    None => first_from(map, map.head, 0)?,
-                    Some(_) => range_front(map, lo)?,
-                };
-                let first = map.data[front.node as usize].key_at(front.slot);
-                if first.to_ordered() > hi {
-                    return None;
-                }
-                Span::up_to(map, front, hi)
-            }
+            None => Span::between(map, front, tail_end(map)),
+            Some(hi) => Span::up_to(map, front, hi),
         })
     })();
     Range {
@@ -445,20 +444,36 @@ fn range_bounds<K: Key, R: RangeBounds<K>>(range: R) -> Option<(Option<u64>, Opt
     }
 }
 
-/// The position of the first entry `>= lo` (of the map's first slot when
-/// `lo` is `None`: no descent), if there is one.
-fn range_front<K: Key, V>(map: &AlexMap<K, V>, lo: Option<u64>) -> Option<Pos> {
-    let Some(lo) = lo else {
-        return Some(head_start(map));
+/// Where the entries from `lo` to `hi` start, if there are any: the map's
+/// first slot for a range unbounded on both sides (no descent), else the
+/// first entry `>= lo` (a descent; the map's first entry when `lo` is
+/// `None`), which must be at most `hi`.
+fn range_start<K: Key, V>(map: &AlexMap<K, V>, lo: Option<u64>, hi: Option<u64>) -> Option<Pos> {
+    let front = match lo {
+        None if hi.is_none() => return Some(head_start(map)),
+        None => first_from(map, map.head, 0)?,
+        Some(lo) => {
+            let leaf = map.leaf_for(lo);
+            let node = &map.data[leaf];
+            match node.lower_bound_occupied(lo) {
+                Some(slot) => Pos {
+                    node: leaf as u32,
+                    slot,
+                },
+                None => first_from(map, node.next, 0)?,
+            }
+        }
     };
-    let leaf = map.leaf_for(lo);
-    let node = &map.data[leaf];
-    match node.lower_bound_occupied(lo) {
-        Some(slot) => Some(Pos {
-            node: leaf as u32,
-            slot,
-        }),
-        None => first_from(map, node.next, 0),
+    match hi {
+        Some(hi)
+            if map.data[front.node as usize]
+                .key_at(front.slot)
+                .to_ordered()
+                > hi =>
+        {
+            None
+        }
+        _ => Some(front),
     }
 }
 
@@ -487,17 +502,9 @@ fn range_end<K: Key, V>(map: &AlexMap<K, V>, hi: Option<u64>) -> Option<Pos> {
 /// any: both ends found now, for `range_mut`.
 fn range_ends<K: Key, V, R: RangeBounds<K>>(map: &AlexMap<K, V>, range: R) -> Option<(Pos, Pos)> {
     let (lo, hi) = range_bounds(range)?;
-    let front = range_front(map, lo)?;
-    let end = range_end(map, hi)?;
-    if let Some(hi) = hi {
-        // Both exist; the range is empty if the first entry `>= lo` lies
-        // past `hi` (then so does the position past the last `<= hi`).
-        let first = map.data[front.node as usize].key_at(front.slot);
-        if lo.is_some() && first.to_ordered() > hi {
-            return None;
-        }
-    }
-    Some((front, end))
+    // An entry from `lo` to `hi` exists, so one `<= hi` does, at or after it.
+    let front = range_start(map, lo, hi)?;
+    Some((front, range_end(map, hi)?))
 }
 
 /// A mutable iterator over the entries with keys in a range (keys shared,

@@ -12,6 +12,7 @@ use crate::bulk_load;
 use crate::cost::{MERGE_MAX_FRACTION, MERGE_TRIGGER_FRACTION};
 use crate::data_node::{Placement, MIN_SLOTS, NO_NODE};
 use crate::inner_node::NodeRef;
+use crate::iter;
 use crate::key::Key;
 use crate::{AlexMap, PathStep};
 
@@ -27,25 +28,13 @@ pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
 /// node is the first (last) one holding keys, along the sibling links. The
 /// descent a merge needs is made only if the node calls for one.
 pub(crate) fn pop_end<K: Key, V>(map: &mut AlexMap<K, V>, last: bool) -> Option<(K, V)> {
-    let mut leaf = if last { map.tail } else { map.head };
-    while map.data[leaf as usize].is_empty() {
-        leaf = if last {
-            map.data[leaf as usize].prev
-        } else {
-            map.data[leaf as usize].next
-        };
-        if leaf == NO_NODE {
-            return None;
-        }
-    }
-    let leaf = leaf as usize;
-    let node = &mut map.data[leaf];
-    let (key, value) = if last {
-        node.remove_last()
+    let pos = if last {
+        iter::last_from(map, map.tail, None)
     } else {
-        node.remove_first()
-    }
-    .expect("the node holds keys");
+        iter::first_from(map, map.head, 0)
+    }?;
+    let leaf = pos.node as usize;
+    let (key, value) = map.data[leaf].remove_at(pos.slot);
     map.len -= 1;
     if wants_giving_back(map, leaf) {
         let reached = map.descend_with_path(key.to_ordered());
@@ -58,24 +47,32 @@ pub(crate) fn pop_end<K: Key, V>(map: &mut AlexMap<K, V>, last: bool) -> Option<
 /// Whether data node `leaf`, which just lost a key, is sparse enough for
 /// `give_back` to merge or contract it.
 fn wants_giving_back<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> bool {
+    wants_merge(map, leaf) || wants_contraction(map, leaf)
+}
+
+/// Whether data node `leaf` has almost emptied out (a merge is tried).
+fn wants_merge<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> bool {
     let node = &map.data[leaf];
-    let n = node.len() as f64;
-    n < MERGE_TRIGGER_FRACTION * node.limit() as f64
-        || (node.capacity() > MIN_SLOTS && n < map.config.min_density * node.capacity() as f64)
+    (node.len() as f64) < MERGE_TRIGGER_FRACTION * node.limit() as f64
+}
+
+/// Whether data node `leaf` is below `min_density` and can shrink.
+fn wants_contraction<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> bool {
+    let node = &map.data[leaf];
+    node.capacity() > MIN_SLOTS
+        && (node.len() as f64) < map.config.min_density * node.capacity() as f64
 }
 
 /// Lets data node `leaf`, which just lost a key, give memory back: merged
 /// with its buddy when it has almost emptied out, or rebuilt smaller below
 /// `min_density`. `map.path` holds the descent to it.
 fn give_back<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) {
-    let node = &map.data[leaf];
-    let n = node.len();
-    if (n as f64) < MERGE_TRIGGER_FRACTION * node.limit() as f64 && try_merge(map, leaf) {
+    if wants_merge(map, leaf) && try_merge(map, leaf) {
         map.compact_if_sparse();
         return;
     }
-    let node = &map.data[leaf];
-    if node.capacity() > MIN_SLOTS && (n as f64) < map.config.min_density * node.capacity() as f64 {
+    if wants_contraction(map, leaf) {
+        let n = map.data[leaf].len();
         let slots = bulk_load::slots_for(map, n);
         crate::split::rebuild(map, leaf, slots, Placement::Even, None);
         map.counters.contractions += 1;
