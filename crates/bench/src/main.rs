@@ -61,7 +61,8 @@ struct Cli {
     /// Repetitions for the SQLite systems (each rebuilds a whole table). Default 1.
     #[arg(long, default_value_t = 1)]
     sqlite_reps: usize,
-    /// Repetitions of the build by random inserts (the slowest figure). Default 1.
+    /// Repetitions of the two builds by random inserts, build-inserts and grow (the slowest
+    /// figures). Default 1.
     #[arg(long, default_value_t = 1)]
     build_inserts_reps: usize,
     /// Uniform lookups per repetition; the other workloads scale from it. Default 1M (20K with --quick).
@@ -310,6 +311,12 @@ fn run(cli: &Cli) -> Result<bool, BenchError> {
         0
     };
     let per_scale = steps(&settings);
+    // Grow's lists are another copy of the pairs; made only when some system will run it.
+    let grow = settings.workloads.contains(&Workload::Grow)
+        && settings
+            .systems
+            .iter()
+            .any(|id| id.create(&settings.tmp_dir).supports(Workload::Grow));
     let pb = ProgressBar::with_draw_target(
         Some(per_scale * jobs.len() as u64 + durable_steps),
         ProgressDrawTarget::stderr(),
@@ -405,7 +412,7 @@ fn run(cli: &Cli) -> Result<bool, BenchError> {
                 source: format!("{describe}; {seed_note}"),
             }),
         }
-        let plan = Plan::new(&ks, &counts, plan_seed);
+        let plan = Plan::new(&ks, &counts, plan_seed, grow);
         {
             let mut partial = shared.lock().unwrap_or_else(PoisonError::into_inner);
             partial.infos = infos.clone();
@@ -559,7 +566,7 @@ mod tests {
             "--systems",
             "alex,btree,sqlite-mem",
             "--workloads",
-            "lookup-uniform,build-bulk",
+            "lookup-uniform,build-bulk,grow",
             "--quick",
         ])
         .unwrap();
@@ -570,7 +577,11 @@ mod tests {
         );
         assert_eq!(
             cli.workloads,
-            Some(vec![Workload::LookupUniform, Workload::BuildBulk])
+            Some(vec![
+                Workload::LookupUniform,
+                Workload::BuildBulk,
+                Workload::Grow
+            ])
         );
         assert!(Cli::try_parse_from(["omendb-bench", "--systems", "oracle"]).is_err());
     }

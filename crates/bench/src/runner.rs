@@ -82,7 +82,8 @@ pub struct RunSettings {
     /// Repetitions for SQLite systems (their microsecond figures vary little between
     /// repetitions and each costs a full rebuild of the table).
     pub sqlite_reps: usize,
-    /// Repetitions of the build by random inserts (the slowest figure; default 1).
+    /// Repetitions of the two builds by random inserts, `BuildInserts` and `Grow` (the
+    /// slowest figures; default 1).
     pub build_inserts_reps: usize,
     pub counts: OpCounts,
     pub workloads: Vec<Workload>,
@@ -114,9 +115,9 @@ pub struct Record {
     /// Fastest and slowest repetition, ns per operation.
     pub min: f64,
     pub max: f64,
-    /// Bytes the structure holds after the build this workload ran on: counting-allocator
-    /// delta for in-process maps; `sqlite3_memory_used` delta plus the Rust-side delta for
-    /// SQLite (its file is in `file_bytes`).
+    /// Bytes the structure holds after the build this workload ran on (for `Grow`, after its
+    /// inserts): counting-allocator delta for in-process maps; `sqlite3_memory_used` delta
+    /// plus the Rust-side delta for SQLite (its file is in `file_bytes`).
     pub heap_bytes: Option<u64>,
     /// Process peak RSS (VmHWM) during this system's run at this key set and scale,
     /// process-wide: includes the key arrays and operation lists.
@@ -164,8 +165,13 @@ pub struct MemoryRecord {
     pub build_peak_heap: Option<u64>,
     /// Counting-allocator delta across the build by random inserts.
     pub heap_after_inserts: Option<u64>,
+    /// Counting-allocator delta from before the grow's bulk load of two thirds of the keys
+    /// to after its inserts of the last third: what the structure holds after growing 50%.
+    pub heap_after_grow: Option<u64>,
     pub sqlite_memory_bulk: Option<u64>,
     pub sqlite_memory_inserts: Option<u64>,
+    /// `sqlite3_memory_used` after the grow's inserts.
+    pub sqlite_memory_grow: Option<u64>,
     pub file_bytes_bulk: Option<u64>,
     pub peak_rss: Option<u64>,
     pub rss_before: Option<u64>,
@@ -255,21 +261,28 @@ fn stats(v: &[f64]) -> (f64, f64, f64) {
     (median, s[0], s[s.len() - 1])
 }
 
-/// Workload steps for the progress bar.
+/// Workload steps for the progress bar: one per (supported workload, repetition) that
+/// `run_turn` runs, so the bar ends full.
 pub fn steps(settings: &RunSettings) -> u64 {
-    let per_system: u64 = settings
+    settings
         .systems
         .iter()
-        .map(|id| {
+        .map(|&id| {
             let sys = id.create(&settings.tmp_dir);
+            let reps = settings.reps_for(id);
             settings
                 .workloads
                 .iter()
                 .filter(|w| sys.supports(**w))
-                .count() as u64
+                .map(|w| match w {
+                    Workload::BuildInserts | Workload::Grow => {
+                        reps.min(settings.build_inserts_reps)
+                    }
+                    _ => reps,
+                } as u64)
+                .sum::<u64>()
         })
-        .sum();
-    per_system * settings.reps as u64
+        .sum()
 }
 
 fn check_len(sys: &mut dyn System, want: usize) -> Result<(), BenchError> {
@@ -313,8 +326,10 @@ pub fn run_scale(
                 heap_after_bulk: None,
                 build_peak_heap: None,
                 heap_after_inserts: None,
+                heap_after_grow: None,
                 sqlite_memory_bulk: None,
                 sqlite_memory_inserts: None,
+                sqlite_memory_grow: None,
                 file_bytes_bulk: None,
                 peak_rss: None,
                 rss_before: None,
@@ -402,6 +417,7 @@ pub fn run_scale(
                 Some(m) if w == Workload::BuildInserts => {
                     (m.heap_after_inserts, m.sqlite_memory_inserts, None)
                 }
+                Some(m) if w == Workload::Grow => (m.heap_after_grow, m.sqlite_memory_grow, None),
                 Some(m) => (m.heap_after_bulk, m.sqlite_memory_bulk, m.file_bytes_bulk),
                 None => (None, None, None),
             };
@@ -445,7 +461,7 @@ struct SystemRun {
 }
 
 /// One repetition of one system: the bulk build and the workloads on it, then the build
-/// by random inserts when it is wanted; the system is cleared after each.
+/// by random inserts and the grow when they are wanted; the system is cleared after each.
 fn run_turn(
     run: &mut SystemRun,
     rep: usize,
@@ -459,10 +475,11 @@ fn run_turn(
     let scale = scale_label(n);
     let wd = &settings.watchdog;
     let wants = |w: Workload| settings.workloads.contains(&w);
+    // The two builds by random inserts make structures of their own.
     let needs_bulk = settings
         .workloads
         .iter()
-        .any(|w| *w != Workload::BuildInserts);
+        .any(|w| !matches!(w, Workload::BuildInserts | Workload::Grow));
     let heap_known = alloc::is_installed();
     let id = run.id;
     let sys = run.sys.as_mut();
@@ -505,9 +522,12 @@ fn run_turn(
         {
             std::hint::black_box(sys.lookups(&plan.warmup, TxnMode::OneTransaction)?);
         }
-        let order = Workload::ALL
-            .into_iter()
-            .filter(|w| !matches!(w, Workload::BuildBulk | Workload::BuildInserts));
+        let order = Workload::ALL.into_iter().filter(|w| {
+            !matches!(
+                w,
+                Workload::BuildBulk | Workload::BuildInserts | Workload::Grow
+            )
+        });
         for w in order {
             if !wants(w) || !sys.supports(w) {
                 continue;
@@ -538,7 +558,7 @@ fn run_turn(
                     // count(*) reads the whole table).
                     sys.key_count()? as u64
                 }
-                Workload::BuildBulk | Workload::BuildInserts => unreachable!(),
+                Workload::BuildBulk | Workload::BuildInserts | Workload::Grow => unreachable!(),
             };
             let dt = reopened.unwrap_or_else(|| t.elapsed());
             let s = samples.entry(w).or_default();
@@ -572,6 +592,31 @@ fn run_turn(
         s.checksums.push(n as u64);
         s.phases.push(phases);
         s.ops = n;
+        sys.clear()?;
+        pb.inc(1);
+    }
+    // The index's memory target is stated for a bulk load followed by 50% more random
+    // inserts: load two thirds of the keys, insert the rest, and measure what is held.
+    if wants(Workload::Grow) && sys.supports(Workload::Grow) && rep < settings.build_inserts_reps {
+        wd.step(pb, format!("{} {scale} {}: grow", ks.name, id.name()));
+        // From before the bulk load: the heap the grown structure holds, whatever of the
+        // loaded structure its inserts kept or replaced.
+        let heap0 = alloc::current_bytes();
+        sys.build_bulk(&plan.grow_base)?;
+        let t = Instant::now();
+        let checksum = sys.inserts(&plan.grow_inserts)?;
+        let dt = t.elapsed();
+        let heap = alloc::current_bytes().saturating_sub(heap0) as u64;
+        check_len(sys, n)?;
+        if rep == 0 {
+            mem.heap_after_grow = heap_known.then_some(heap);
+            mem.sqlite_memory_grow = sys.external_memory().sqlite_memory_bytes;
+        }
+        let ops = plan.ops(Workload::Grow, settings.counts.autocommit);
+        let s = samples.entry(Workload::Grow).or_default();
+        s.ns_per_op.push(dt.as_nanos() as f64 / ops.max(1) as f64);
+        s.checksums.push(checksum);
+        s.ops = ops;
         sys.clear()?;
         pb.inc(1);
     }

@@ -34,10 +34,13 @@ pub enum Workload {
     Delete,
     /// Close and reopen from the files after every other workload (on-disk systems).
     Reopen,
+    /// Bulk load two thirds of the base keys, then insert the held-out third in random
+    /// order (50% more keys than were loaded); the index's memory target covers this state.
+    Grow,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 13] = [
         Workload::BuildBulk,
         Workload::BuildInserts,
         Workload::LookupUniform,
@@ -50,6 +53,7 @@ impl Workload {
         Workload::WriteHeavy,
         Workload::Delete,
         Workload::Reopen,
+        Workload::Grow,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +70,7 @@ impl Workload {
             Workload::WriteHeavy => "write-heavy",
             Workload::Delete => "delete",
             Workload::Reopen => "reopen",
+            Workload::Grow => "grow",
         }
     }
 
@@ -87,11 +92,18 @@ impl Workload {
                 "close, then open from the files until ready to answer (OmenDB loads its snapshot \
                  and replays its log; SQLite reads pages lazily later); ns per reopen"
             }
+            Workload::Grow => {
+                "bulk-load two thirds of the base keys (every third key held out), then insert the \
+                 held-out third in random order (50% more keys than were loaded); ns per insert \
+                 (the inserts only, not the bulk load); the heap is what the structure holds \
+                 afterwards, with as many keys as the bulk build, so its bytes/key compare directly"
+            }
         }
     }
 
     /// Workloads that change the structure; they run after the read-only ones, in this
-    /// order, each on the structure the previous one left.
+    /// order, each on the structure the previous one left. (The two builds by random
+    /// inserts, `BuildInserts` and `Grow`, run apart, each on a structure of its own.)
     pub fn is_mutating(self) -> bool {
         matches!(
             self,
@@ -179,10 +191,18 @@ pub struct Plan {
     pub read_heavy: Vec<Op>,
     pub write_heavy: Vec<Op>,
     pub deletes: Vec<u64>,
+    /// `Grow`'s bulk load: the base keys but every third (ranks 2, 5, 8, ...), sorted.
+    /// Empty unless the plan was made for `Grow`.
+    pub grow_base: Vec<(u64, u64)>,
+    /// `Grow`'s inserts: the held-out third of the base keys, in random order. Empty unless
+    /// the plan was made for `Grow`.
+    pub grow_inserts: Vec<(u64, u64)>,
 }
 
 impl Plan {
-    pub fn new(ks: &KeySet, counts: &OpCounts, seed: u64) -> Plan {
+    /// `grow`: build `Grow`'s two lists. Without it they stay empty, so runs that do not
+    /// ask for `Grow` hold no third copy of the pairs (800 MB at 50M keys).
+    pub fn new(ks: &KeySet, counts: &OpCounts, seed: u64, grow: bool) -> Plan {
         let base = &ks.base;
         let n = base.len();
         let sorted_pairs: Vec<(u64, u64)> = base.iter().map(|&k| (k, value_for(k))).collect();
@@ -241,6 +261,24 @@ impl Plan {
                 .collect()
         };
 
+        // Every third key by rank is held out: the loaded two thirds and the inserted third
+        // both follow the key set's distribution, and file key sets need no extra keys.
+        let (grow_base, grow_inserts) = if grow {
+            let mut kept = Vec::with_capacity(n - n / 3);
+            let mut held = Vec::with_capacity(n / 3);
+            for (i, &pair) in sorted_pairs.iter().enumerate() {
+                if i % 3 == 2 {
+                    held.push(pair);
+                } else {
+                    kept.push(pair);
+                }
+            }
+            Rng::new(derive_seed(seed, "grow")).shuffle(&mut held);
+            (kept, held)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+
         Plan {
             sorted_pairs,
             shuffled_pairs,
@@ -253,6 +291,8 @@ impl Plan {
             read_heavy,
             write_heavy,
             deletes,
+            grow_base,
+            grow_inserts,
         }
     }
 
@@ -270,6 +310,7 @@ impl Plan {
             Workload::WriteHeavy => self.write_heavy.len(),
             Workload::Delete => self.deletes.len(),
             Workload::Reopen => 1,
+            Workload::Grow => self.grow_inserts.len(),
         }
     }
 }
@@ -400,7 +441,7 @@ mod tests {
         let pool = generate(Distribution::Uniform, 12_000, 2);
         let counts = OpCounts::from_lookups(4000);
         let ks = KeySet::split("u", pool, 10_000, counts.new_keys_needed(), 4);
-        let plan = Plan::new(&ks, &counts, 8);
+        let plan = Plan::new(&ks, &counts, 8, false);
         let exists = |k: &u64| ks.base.binary_search(k).is_ok();
         assert!(plan.uniform.iter().chain(&plan.zipf).all(exists));
         assert!(!plan.absent.iter().any(exists));
@@ -424,5 +465,43 @@ mod tests {
         deletes.dedup();
         assert_eq!(deletes.len(), counts.deletes);
         assert!(plan.deletes.iter().all(exists));
+        // Without the flag, no copy of the pairs for `Grow`.
+        assert!(plan.grow_base.is_empty() && plan.grow_inserts.is_empty());
+        assert_eq!(plan.ops(Workload::Grow, 0), 0);
+    }
+
+    #[test]
+    fn grow_splits_the_base_set_into_a_sorted_two_thirds_and_a_shuffled_third() {
+        for n in [0usize, 1, 2, 3, 10, 10_000, 10_001] {
+            let pool = generate(Distribution::Lognormal, n + 100, 5);
+            let counts = OpCounts::from_lookups(1000);
+            let ks = KeySet::split("l", pool, n, 100, 6);
+            let plan = Plan::new(&ks, &counts, 9, true);
+            let pairs = |v: &[(u64, u64)]| v.iter().all(|&(k, v)| v == value_for(k));
+            assert!(pairs(&plan.grow_base) && pairs(&plan.grow_inserts));
+            assert_eq!(plan.grow_base.len(), n - n / 3);
+            assert_eq!(plan.grow_inserts.len(), n / 3);
+            assert_eq!(plan.ops(Workload::Grow, 0), n / 3);
+            // Sorted and distinct: a valid bulk load.
+            assert!(plan.grow_base.windows(2).all(|w| w[0].0 < w[1].0));
+            // Together exactly the base set, so no key is in both and the final count is n.
+            let mut all: Vec<u64> = plan
+                .grow_base
+                .iter()
+                .chain(&plan.grow_inserts)
+                .map(|p| p.0)
+                .collect();
+            all.sort_unstable();
+            assert_eq!(all, ks.base);
+            if n >= 10_000 {
+                // Shuffled, not left in key order.
+                assert!(plan.grow_inserts.windows(2).any(|w| w[0].0 > w[1].0));
+                // Deterministic: every system and repetition replays the same order.
+                assert_eq!(
+                    Plan::new(&ks, &counts, 9, true).grow_inserts,
+                    plan.grow_inserts
+                );
+            }
+        }
     }
 }
