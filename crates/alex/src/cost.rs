@@ -34,7 +34,7 @@ pub(crate) const SIGNIFICANT_DEVIATION_FACTOR: f64 = 1.5;
 /// Shifts per insert beyond which a data node must split rather than grow.
 pub(crate) const CATASTROPHIC_SHIFTS_PER_INSERT: f64 = 100.0;
 /// Inserts a node must have seen before its measured cost is trusted.
-pub(crate) const MIN_INSERTS_FOR_EMPIRICAL_COST: u64 = 64;
+pub(crate) const MIN_INSERTS_FOR_EMPIRICAL_COST: u32 = 64;
 /// Fraction of inserts beyond one end of a node that marks it as taking
 /// appends (or prepends), so a resize leaves room on that end.
 pub(crate) const APPEND_MOSTLY_THRESHOLD: f64 = 0.9;
@@ -262,26 +262,103 @@ pub(crate) fn traversal_cost(
     NODE_LOOKUP_WEIGHT + MODEL_SIZE_WEIGHT * (fanout * child_bytes) as f64 * share
 }
 
+/// A [`DataCost`] as a data node keeps it: single precision, so the header
+/// fits two cache lines (docs/design.md, "Header layout").
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct StoredCost {
+    search_iterations: f32,
+    shifts: f32,
+}
+
+impl From<DataCost> for StoredCost {
+    fn from(c: DataCost) -> Self {
+        StoredCost {
+            search_iterations: c.search_iterations as f32,
+            shifts: c.shifts as f32,
+        }
+    }
+}
+
+impl StoredCost {
+    /// [`DataCost::total`] of the stored figures.
+    pub fn total(&self, insert_fraction: f64) -> f64 {
+        DataCost {
+            search_iterations: f64::from(self.search_iterations),
+            shifts: f64::from(self.shifts),
+        }
+        .total(insert_fraction)
+    }
+}
+
+/// Counters at or above this are all halved (see [`NodeCounters`]).
+const COUNTER_HALVING: u32 = 1 << 30;
+
 /// The counters a data node keeps since it was last built, to compare what
-/// it costs against what the model expected.
+/// it costs against what the model expected. Only their ratios are read, so
+/// when the count of inserts or of their probes reaches [`COUNTER_HALVING`]
+/// (a node that takes a billion inserts and removes without being rebuilt)
+/// all are halved, which keeps them in 32 bits and the header in two cache
+/// lines. Shifts, up to a node's slots per insert, are 64-bit: halving on
+/// them would keep the insert count of a node shifting by the million below
+/// `MIN_INSERTS_FOR_EMPIRICAL_COST`, so it would never be split.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct NodeCounters {
-    pub inserts: u64,
-    pub search_iterations: u64,
     pub shifts: u64,
-    pub appends: u64,
-    pub prepends: u64,
+    pub inserts: u32,
+    pub search_iterations: u32,
+    pub appends: u32,
+    pub prepends: u32,
 }
 
 impl NodeCounters {
+    /// Counts an insert of a new key found with `probes` comparisons, at
+    /// the node's right end (`append`), its left end (`prepend`) or
+    /// between keys.
+    #[inline(always)]
+    pub fn record_insert(&mut self, probes: u32, append: bool, prepend: bool) {
+        self.inserts += 1;
+        self.search_iterations += probes;
+        self.appends += u32::from(append);
+        self.prepends += u32::from(prepend);
+        self.halve_if_large();
+    }
+
+    /// Counts `slots` slots shifted by the insert just counted.
+    #[inline(always)]
+    pub fn record_shifts(&mut self, slots: usize) {
+        self.shifts += slots as u64;
+    }
+
+    /// The 32-bit counts are below `COUNTER_HALVING` before an insert,
+    /// which adds one insert and a few dozen probes: none reaches 2^32.
+    #[inline(always)]
+    fn halve_if_large(&mut self) {
+        if (self.inserts | self.search_iterations) >= COUNTER_HALVING {
+            self.halve();
+        }
+    }
+
+    #[cold]
+    fn halve(&mut self) {
+        self.shifts /= 2;
+        for c in [
+            &mut self.inserts,
+            &mut self.search_iterations,
+            &mut self.appends,
+            &mut self.prepends,
+        ] {
+            *c /= 2;
+        }
+    }
+
     /// Measured cost per insert, or `None` before enough inserts.
     pub fn empirical_cost(&self, insert_fraction: f64) -> Option<f64> {
         if self.inserts < MIN_INSERTS_FOR_EMPIRICAL_COST {
             return None;
         }
-        let n = self.inserts as f64;
+        let n = f64::from(self.inserts);
         Some(
-            EXP_SEARCH_ITERATIONS_WEIGHT * self.search_iterations as f64 / n
+            EXP_SEARCH_ITERATIONS_WEIGHT * f64::from(self.search_iterations) / n
                 + SHIFTS_WEIGHT * self.shifts as f64 / n * insert_fraction,
         )
     }
@@ -291,7 +368,7 @@ impl NodeCounters {
     #[inline]
     pub fn shifting_catastrophically(&self) -> bool {
         self.inserts >= MIN_INSERTS_FOR_EMPIRICAL_COST
-            && self.shifts > CATASTROPHIC_SHIFTS_PER_INSERT as u64 * self.inserts
+            && self.shifts > CATASTROPHIC_SHIFTS_PER_INSERT as u64 * u64::from(self.inserts)
     }
 
     /// Shifts per insert so far.
@@ -363,6 +440,58 @@ pub(crate) fn decide_resize(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_counters_halve_and_keep_their_ratios() {
+        // A node that is never rebuilt: a billion inserts would overflow
+        // the 32-bit counts. Start just below the halving point.
+        let mut c = NodeCounters {
+            inserts: COUNTER_HALVING - 10,
+            search_iterations: 3 * (COUNTER_HALVING / 4),
+            shifts: 700 * u64::from(COUNTER_HALVING - 10),
+            appends: COUNTER_HALVING / 2,
+            prepends: 0,
+        };
+        for _ in 0..20 {
+            c.record_insert(1, true, false);
+            c.record_shifts(700);
+        }
+        assert!(c.inserts < COUNTER_HALVING, "{c:?}");
+        assert!((c.shifts_per_insert() - 700.0).abs() < 1.0, "{c:?}");
+        assert!(c.shifting_catastrophically());
+        let probes = f64::from(c.search_iterations) / f64::from(c.inserts);
+        assert!((probes - 0.75).abs() < 0.01, "{c:?}");
+        assert_eq!(c.edge_pattern(), EdgePattern::Spread);
+        // Probes reach the halving point first; the insert count stays
+        // far above what the empirical cost needs.
+        let mut c = NodeCounters::default();
+        for _ in 0..20_000_000 {
+            c.record_insert(60, true, false);
+        }
+        assert!(c.search_iterations < COUNTER_HALVING, "{c:?}");
+        assert!(c.inserts > 1 << 20, "{c:?}");
+        assert_eq!(c.edge_pattern(), EdgePattern::Appends);
+        // Shifts of a billion slots per insert never halve the count of
+        // inserts, so such a node is still caught shifting.
+        let mut c = NodeCounters::default();
+        for _ in 0..200 {
+            c.record_insert(2, false, false);
+            c.record_shifts(1 << 30);
+        }
+        assert_eq!(c.inserts, 200);
+        assert!(c.shifting_catastrophically());
+    }
+
+    #[test]
+    fn stored_costs_total_as_the_full_precision_ones() {
+        let c = DataCost {
+            search_iterations: 2.375,
+            shifts: 14.25,
+        };
+        for ins in [0.0, 0.5, 1.0] {
+            assert_eq!(StoredCost::from(c).total(ins), c.total(ins));
+        }
+    }
 
     #[test]
     fn evenly_spaced_keys_cost_nothing_to_search() {

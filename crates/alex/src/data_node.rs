@@ -23,7 +23,7 @@
 
 use core::mem::{self, MaybeUninit};
 
-use crate::cost::{self, DataCost, NodeCounters, PlacementStats};
+use crate::cost::{self, NodeCounters, PlacementStats, StoredCost};
 use crate::images::Images;
 use crate::key::{near_distance, Key};
 use crate::model::{clamp_between, index_bound, max_index_of, LinearModel};
@@ -176,16 +176,18 @@ pub(crate) struct DataNode<K: Key, V> {
     /// (see the module's invariants).
     first: usize,
     bitmap: Box<[u64]>,
-    num_keys: usize,
+    /// Keys held: below the slot count, at most 2^30 (a node's slots are
+    /// bounded by `Config::max_data_node_slots`).
+    num_keys: u32,
     /// Keys the node takes before an insert reports `NoRoom::Full`; below
     /// the slot count, so a gap always exists for an insert.
-    limit: usize,
+    limit: u32,
     /// Previous data node in key order, or `NO_NODE`.
     pub prev: u32,
     /// Next data node in key order, or `NO_NODE`.
     pub next: u32,
     /// What the cost model expected when the node was built.
-    pub expected: DataCost,
+    pub expected: StoredCost,
     /// What inserts have cost since the node was built.
     pub counters: NodeCounters,
 }
@@ -335,6 +337,13 @@ fn lookup_cost(sample: &[(i64, i64)], model: &LinearModel, min_pos: f64, max_pos
         }
     }
     cost
+}
+
+/// A key or slot count as a node stores it: nodes have at most 2^30 slots
+/// (`Config::max_data_node_slots`), so it fits in 32 bits.
+#[inline(always)]
+fn count_u32(n: usize) -> u32 {
+    u32::try_from(n).expect("a data node has fewer than 2^32 slots")
 }
 
 /// Sets bits `start..end` (not empty) of `bitmap`.
@@ -640,11 +649,11 @@ impl<K: Key, V> DataNode<K, V> {
             min_pos,
             first,
             bitmap,
-            num_keys: n,
-            limit: slots - 1,
+            num_keys: count_u32(n),
+            limit: count_u32(slots - 1),
             prev: NO_NODE,
             next: NO_NODE,
-            expected: stats.finish(),
+            expected: stats.finish().into(),
             counters: NodeCounters::default(),
         }
     }
@@ -656,7 +665,7 @@ impl<K: Key, V> DataNode<K, V> {
 
     #[inline(always)]
     pub fn len(&self) -> usize {
-        self.num_keys
+        self.num_keys as usize
     }
 
     #[inline(always)]
@@ -990,11 +999,11 @@ impl<K: Key, V> DataNode<K, V> {
         let cap = self.slots.len();
         let by_density = ((cap as f64 * max_density) as usize).clamp(1, cap - 1);
         let limit = max_keys.map_or(by_density, |m| by_density.min(m));
-        self.limit = limit.max(self.num_keys).min(cap - 1);
+        self.limit = count_u32(limit.max(self.len()).min(cap - 1));
     }
 
     pub fn limit(&self) -> usize {
-        self.limit
+        self.limit as usize
     }
 
     /// Inserts or replaces. A new key needs room: when the node is at its
@@ -1049,15 +1058,12 @@ impl<K: Key, V> DataNode<K, V> {
                 return Insert::NoRoom(key, value, NoRoom::LeftEdge);
             }
         }
-        self.counters.inserts += 1;
-        self.counters.search_iterations += u64::from(probes);
-        if self.num_keys > 0 {
-            if next.is_none() {
-                self.counters.appends += 1;
-            } else if prev.is_none() {
-                self.counters.prepends += 1;
-            }
-        }
+        let filled = self.num_keys > 0;
+        self.counters.record_insert(
+            probes,
+            filled && next.is_none(),
+            filled && next.is_some() && prev.is_none(),
+        );
         let lo = prev.map_or(0, |p| p + 1);
         let hi = next.unwrap_or(cap);
         if lo < hi {
@@ -1123,7 +1129,7 @@ impl<K: Key, V> DataNode<K, V> {
                 shift_right(&mut self.slots[ins..=g]);
                 self.write_gap(ins, key, value);
                 self.set_bit(g);
-                self.counters.shifts += (g - ins) as u64;
+                self.counters.record_shifts(g - ins);
             } else {
                 let g = left.expect("checked");
                 shift_left(&mut self.slots[g..ins]);
@@ -1132,7 +1138,7 @@ impl<K: Key, V> DataNode<K, V> {
                 // Slots `g + 1..ins` were occupied: a leading gap `g` was
                 // just before `first`, which moves onto it.
                 self.set_first(self.first.min(g));
-                self.counters.shifts += (ins - 1 - g) as u64;
+                self.counters.record_shifts(ins - 1 - g);
             }
         }
         self.num_keys += 1;
@@ -1253,7 +1259,7 @@ impl<K: Key, V> DataNode<K, V> {
 
     /// Moves every entry out, in key order, leaving the node empty.
     pub fn drain(&mut self) -> Vec<(K, V)> {
-        let mut out = Vec::with_capacity(self.num_keys);
+        let mut out = Vec::with_capacity(self.len());
         let mut i = 0;
         while let Some(j) = self.next_occupied(i) {
             self.clear_bit(j);
@@ -1285,7 +1291,7 @@ impl<K: Key, V> DataNode<K, V> {
         let tail_bits = self.bitmap[self.bitmap.len() - 1] >> (n & 63);
         assert!(n & 63 == 0 || tail_bits == 0, "bits set past the last slot");
         let ones: usize = self.bitmap.iter().map(|w| w.count_ones() as usize).sum();
-        assert_eq!(ones, self.num_keys, "bitmap count != num_keys");
+        assert_eq!(ones, self.len(), "bitmap count != num_keys");
         assert!(
             self.model.is_monotone(),
             "non-monotone model {:?}",
@@ -1320,7 +1326,7 @@ impl<K: Key, V> DataNode<K, V> {
             next = k;
         }
         assert!(
-            self.limit < n && self.limit >= self.num_keys.min(n - 1),
+            self.limit() < n && self.limit() >= self.len().min(n - 1),
             "limit {} of {n} slots",
             self.limit
         );
@@ -1568,7 +1574,7 @@ mod tests {
     fn header_layout_is_as_documented() {
         // docs/design.md, "Header layout": one cache line holds what a lookup
         // reads.
-        assert_eq!(core::mem::size_of::<DataNode<u64, u64>>(), 192);
+        assert_eq!(core::mem::size_of::<DataNode<u64, u64>>(), 128);
         assert_eq!(core::mem::align_of::<DataNode<u64, u64>>(), 64);
         assert_eq!(core::mem::size_of::<crate::inner_node::InnerNode>(), 64);
         let node = DataNode::<u64, u64>::empty(8);

@@ -719,7 +719,8 @@ mod tests {
         // more inserts passed it before its last insert, whose shifts are
         // fewer than the node's slots.
         for node in map.data.iter().filter(|d| d.counters.inserts > 64) {
-            let bound = cost::CATASTROPHIC_SHIFTS_PER_INSERT as u64 * (node.counters.inserts - 1)
+            let bound = cost::CATASTROPHIC_SHIFTS_PER_INSERT as u64
+                * u64::from(node.counters.inserts - 1)
                 + node.capacity() as u64;
             assert!(node.counters.shifts <= bound, "{:?}", node.counters);
         }
