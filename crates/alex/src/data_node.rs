@@ -176,8 +176,7 @@ pub(crate) struct DataNode<K: Key, V> {
     /// (see the module's invariants).
     first: usize,
     bitmap: Box<[u64]>,
-    /// Keys held: below the slot count, at most 2^30 (a node's slots are
-    /// bounded by `Config::max_data_node_slots`).
+    /// Keys held: below the slot count (see `count_u32`).
     num_keys: u32,
     /// Keys the node takes before an insert reports `NoRoom::Full`; below
     /// the slot count, so a gap always exists for an insert.
@@ -339,8 +338,11 @@ fn lookup_cost(sample: &[(i64, i64)], model: &LinearModel, min_pos: f64, max_pos
     cost
 }
 
-/// A key or slot count as a node stores it: nodes have at most 2^30 slots
-/// (`Config::max_data_node_slots`), so it fits in 32 bits.
+/// A key or slot count as a node stores it. The adaptive layout keeps nodes
+/// within `Config::max_data_node_slots` (at most 2^30); a single-level node
+/// may outgrow that (a root child is a data node whatever its size, and an
+/// edge node grows with appends), but one of 2^32 slots would hold 64 GiB of
+/// 16-byte slots. Such a node panics here rather than wrap its counts.
 #[inline(always)]
 fn count_u32(n: usize) -> u32 {
     u32::try_from(n).expect("a data node has fewer than 2^32 slots")
