@@ -299,8 +299,9 @@ const COUNTER_HALVING: u32 = 1 << 30;
 /// (a node that takes inserts and removes without being rebuilt: at about 9
 /// probes per insert, after some 120M inserts) all are halved, which keeps
 /// them in 32 bits and the header in two cache lines; from then on, later
-/// inserts weigh more than earlier ones, as in a decaying average. Shifts, up to a node's slots per insert, are 64-bit: halving on
-/// them would keep the insert count of a node shifting by the million below
+/// inserts weigh more than earlier ones, as in a decaying average. Shifts,
+/// up to a node's slots per insert, are 64-bit: halving on them would keep
+/// the insert count of a node shifting by the million below
 /// `MIN_INSERTS_FOR_EMPIRICAL_COST`, so it would never be split.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct NodeCounters {

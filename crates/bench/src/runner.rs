@@ -250,6 +250,16 @@ struct Samples {
     ops: usize,
 }
 
+impl Samples {
+    /// One repetition: `ops` operations in `dt`, whose answers fold to `checksum`.
+    fn push(&mut self, dt: Duration, ops: usize, checksum: u64) {
+        self.ns_per_op
+            .push(dt.as_nanos() as f64 / ops.max(1) as f64);
+        self.checksums.push(checksum);
+        self.ops = ops;
+    }
+}
+
 fn stats(v: &[f64]) -> (f64, f64, f64) {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
@@ -509,10 +519,8 @@ fn run_turn(
         }
         if wants(Workload::BuildBulk) && sys.supports(Workload::BuildBulk) {
             let s = samples.entry(Workload::BuildBulk).or_default();
-            s.ns_per_op.push(dt.as_nanos() as f64 / n.max(1) as f64);
-            s.checksums.push(n as u64);
+            s.push(dt, n, n as u64);
             s.phases.push(phases);
-            s.ops = n;
             pb.inc(1);
         }
         // Warm-up: untimed lookups, so caches and branch predictors are in the same
@@ -561,10 +569,7 @@ fn run_turn(
                 Workload::BuildBulk | Workload::BuildInserts | Workload::Grow => unreachable!(),
             };
             let dt = reopened.unwrap_or_else(|| t.elapsed());
-            let s = samples.entry(w).or_default();
-            s.ns_per_op.push(dt.as_nanos() as f64 / ops.max(1) as f64);
-            s.checksums.push(checksum);
-            s.ops = ops;
+            samples.entry(w).or_default().push(dt, ops, checksum);
             pb.inc(1);
         }
         sys.clear()?;
@@ -588,10 +593,8 @@ fn run_turn(
             mem.sqlite_memory_inserts = sys.external_memory().sqlite_memory_bytes;
         }
         let s = samples.entry(Workload::BuildInserts).or_default();
-        s.ns_per_op.push(dt.as_nanos() as f64 / n.max(1) as f64);
-        s.checksums.push(n as u64);
+        s.push(dt, n, n as u64);
         s.phases.push(phases);
-        s.ops = n;
         sys.clear()?;
         pb.inc(1);
     }
@@ -613,10 +616,10 @@ fn run_turn(
             mem.sqlite_memory_grow = sys.external_memory().sqlite_memory_bytes;
         }
         let ops = plan.ops(Workload::Grow, settings.counts.autocommit);
-        let s = samples.entry(Workload::Grow).or_default();
-        s.ns_per_op.push(dt.as_nanos() as f64 / ops.max(1) as f64);
-        s.checksums.push(checksum);
-        s.ops = ops;
+        samples
+            .entry(Workload::Grow)
+            .or_default()
+            .push(dt, ops, checksum);
         sys.clear()?;
         pb.inc(1);
     }
