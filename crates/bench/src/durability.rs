@@ -247,6 +247,7 @@ pub fn run_durability(
                 max: ns[ns.len() - 1],
                 heap_bytes: None,
                 peak_rss_bytes: None,
+                anon_huge_pages_bytes: None,
                 system_label: system.label().to_string(),
                 keys: puts,
                 ops: puts,

@@ -24,6 +24,13 @@ pub enum BenchError {
     Plot(String),
     #[error("{0}")]
     Usage(String),
+    #[error("--huge-pages: could not re-run {exe} with GLIBC_TUNABLES={tunables}: {source}")]
+    Reexec {
+        exe: String,
+        tunables: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("SQLite returned a value of {len} bytes for key {key}; every value is 8 bytes")]
     BadValue { key: u64, len: usize },
 }

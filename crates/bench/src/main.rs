@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p omendb-bench -- [--scale 1M,10M] [--keyset uniform,lognormal,file]
 //! [--keys PATH] [--systems ...] [--workloads ...] [--reps N] [--ops N] [--seed S]
-//! [--json PATH] [--svg DIR] [--out PATH] [--quick]`
+//! [--json PATH] [--svg DIR] [--out PATH] [--quick] [--huge-pages]`
 
 #![deny(unsafe_code)]
 
@@ -13,12 +13,15 @@ use omendb_bench::durability::{probe_disk, run_durability, DurableSettings, Dura
 use omendb_bench::error::BenchError;
 use omendb_bench::keyfile::{read_key_file, KeyFileFormat};
 use omendb_bench::keys::{generate, Distribution, KeySet};
+use omendb_bench::memory::{HugePageSetting, MALLOC_HUGETLB};
 use omendb_bench::report::{markdown, KeySetInfo, ReportContext};
 use omendb_bench::rng::derive_seed;
-use omendb_bench::runner::{run_scale, scale_label, steps, Results, RunSettings, Watchdog};
+use omendb_bench::runner::{run_scale, scale_label, steps, Record, Results, RunSettings, Watchdog};
 use omendb_bench::systems::SystemId;
 use omendb_bench::workload::{OpCounts, Plan, Workload};
 use omendb_bench::{memory, plot};
+use serde::Serialize;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -99,6 +102,17 @@ struct Cli {
     /// Writer thread counts for the durable commits.
     #[arg(long, value_delimiter = ',', default_value = "1,2,8")]
     durable_threads: Vec<usize>,
+    /// Run every system with glibc's transparent-huge-page malloc tunable
+    /// (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, appended to any tunables already set), by
+    /// re-executing the benchmark with it set: malloc then advises the kernel to back its heap
+    /// with huge pages, which cuts TLB misses on large structures. Process-wide, so it applies
+    /// to every system alike. Needs Linux, glibc 2.35 or later and THP in `madvise` or `always`
+    /// mode. glibc 2.35/2.36 apply the tunable in only some starts of a process, so a start
+    /// where it did not take is dropped, before any work, for another (up to 20). The report
+    /// states the setting and how much memory was in huge pages. Off by default, so the
+    /// default figures are what an untuned process gets.
+    #[arg(long)]
+    huge_pages: bool,
 }
 
 fn parse_scale(s: &str) -> Result<usize, String> {
@@ -219,7 +233,34 @@ fn resolve_sources(cli: &Cli) -> Result<Vec<Source>, BenchError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    if cli.huge_pages {
+        match reexec_with_huge_pages() {
+            Ok(Some(code)) => std::process::exit(code),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let huge_pages = HugePageSetting::current(cli.huge_pages);
+    if huge_pages.ignored_by_glibc() {
+        if let Some(attempt) = huge_pages_attempt() {
+            if attempt < HUGE_PAGES_ATTEMPTS {
+                // Before any work: the launching process starts another.
+                std::process::exit(EXIT_RETRY_HUGE_PAGES);
+            }
+        }
+        eprintln!(
+            "omendb-bench: WARNING: {} is set but glibc's malloc is not applying it; the heap \
+             is in small pages (the report says so)",
+            huge_pages
+                .malloc_hugetlb
+                .as_deref()
+                .unwrap_or(MALLOC_HUGETLB)
+        );
+    }
+    match run(&cli, huge_pages) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             eprintln!("\nERROR: checksum mismatch between systems; see the report's first table.");
@@ -232,7 +273,122 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> Result<bool, BenchError> {
+/// The tunable `--huge-pages` sets.
+const HUGE_PAGES_TUNABLE: &str = "glibc.malloc.hugetlb=1";
+
+/// Starts of the benchmark `--huge-pages` makes at most, looking for one whose glibc applies
+/// the tunable (see `memory::malloc_advises_huge_pages`: on glibc 2.35/2.36 whether it does
+/// varies from one start to the next, about half of them here). A start that does not costs
+/// a few milliseconds, as it exits before any work.
+const HUGE_PAGES_ATTEMPTS: u32 = 20;
+
+/// Exit status of a `--huge-pages` child whose glibc did not apply the tunable.
+const EXIT_RETRY_HUGE_PAGES: i32 = 75;
+
+/// Environment variable numbering the starts of a `--huge-pages` child, from 1.
+const HUGE_PAGES_ATTEMPT_VAR: &str = "OMENDB_BENCH_HUGE_PAGES_ATTEMPT";
+
+/// Which start of a `--huge-pages` child this process is; `None` when it was not started
+/// by `--huge-pages`. An unreadable number counts as the last start (no further retries).
+fn huge_pages_attempt() -> Option<u32> {
+    let v = std::env::var_os(HUGE_PAGES_ATTEMPT_VAR)?;
+    Some(
+        v.to_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(HUGE_PAGES_ATTEMPTS),
+    )
+}
+
+/// `GLIBC_TUNABLES` with the huge-page tunable appended to what was there (if anything).
+fn tunables_with_huge_pages(existing: Option<&OsStr>) -> OsString {
+    match existing {
+        Some(t) if !t.is_empty() => {
+            let mut v = t.to_os_string();
+            v.push(":");
+            v.push(HUGE_PAGES_TUNABLE);
+            v
+        }
+        _ => OsString::from(HUGE_PAGES_TUNABLE),
+    }
+}
+
+/// For `--huge-pages`: glibc reads its tunables once, at start-up, so the benchmark runs
+/// again as a child with the tunable in its environment and the same arguments (so the
+/// report's command line is unchanged). A child whose glibc did not apply the tunable exits
+/// at once with `EXIT_RETRY_HUGE_PAGES` and another is started, up to `HUGE_PAGES_ATTEMPTS`
+/// (the last runs regardless and its report says so). Returns the exit code to leave with,
+/// or `None` when this process should run the benchmark itself: `GLIBC_TUNABLES` already
+/// names `glibc.malloc.hugetlb=` (this is the child, or the user chose a value, kept).
+fn reexec_with_huge_pages() -> Result<Option<i32>, BenchError> {
+    let existing = std::env::var_os("GLIBC_TUNABLES");
+    if let Some(t) = &existing {
+        if t.to_string_lossy().contains(MALLOC_HUGETLB) {
+            if let Some(entry) = omendb_bench::memory::malloc_hugetlb() {
+                if !omendb_bench::memory::malloc_hugetlb_enabled(&entry) {
+                    eprintln!(
+                        "omendb-bench: --huge-pages: GLIBC_TUNABLES already sets {entry}; \
+                         keeping it (huge pages off)"
+                    );
+                }
+            }
+            return Ok(None);
+        }
+    }
+    let tunables = tunables_with_huge_pages(existing.as_deref());
+    let reexec_error = |exe: String, source| BenchError::Reexec {
+        exe,
+        tunables: tunables.to_string_lossy().into_owned(),
+        source,
+    };
+    let exe = std::env::current_exe()
+        .map_err(|e| reexec_error("the benchmark (its path is unavailable)".into(), e))?;
+    eprintln!(
+        "omendb-bench: --huge-pages: re-running with GLIBC_TUNABLES={}",
+        tunables.to_string_lossy()
+    );
+    let mut attempt = 1;
+    let status = loop {
+        let status = std::process::Command::new(&exe)
+            .args(std::env::args_os().skip(1))
+            .env("GLIBC_TUNABLES", &tunables)
+            .env(HUGE_PAGES_ATTEMPT_VAR, attempt.to_string())
+            .status()
+            .map_err(|e| reexec_error(exe.display().to_string(), e))?;
+        if status.code() == Some(EXIT_RETRY_HUGE_PAGES) && attempt < HUGE_PAGES_ATTEMPTS {
+            attempt += 1;
+            continue;
+        }
+        break status;
+    };
+    if attempt > 1 {
+        eprintln!(
+            "omendb-bench: --huge-pages: glibc ignored the tunable in {} start(s) of the \
+             benchmark before the one that ran",
+            attempt - 1
+        );
+    }
+    Ok(Some(match status.code() {
+        Some(code) => code,
+        None => {
+            eprintln!("omendb-bench: the re-run benchmark ended without an exit code ({status})");
+            killed_exit_code(&status)
+        }
+    }))
+}
+
+/// The shell's convention for a child killed by a signal: 128 + the signal number.
+#[cfg(unix)]
+fn killed_exit_code(status: &std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal().map_or(1, |s| 128 + s)
+}
+
+#[cfg(not(unix))]
+fn killed_exit_code(_status: &std::process::ExitStatus) -> i32 {
+    1
+}
+
+fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
     let started = Instant::now();
     let scales = cli
         .scale
@@ -354,6 +510,7 @@ fn run(cli: &Cli) -> Result<bool, BenchError> {
         keysets: infos,
         elapsed_s: started.elapsed().as_secs_f64(),
         peak_rss_reset_works,
+        huge_pages: huge_pages.clone(),
         aborted,
     };
     {
@@ -486,6 +643,14 @@ struct Partial {
     infos: Vec<KeySetInfo>,
 }
 
+/// One element of the JSON list: a record, with the run's huge-page setting beside it.
+#[derive(Serialize)]
+struct JsonRecord<'a> {
+    #[serde(flatten)]
+    record: &'a Record,
+    huge_pages: &'a HugePageSetting,
+}
+
 #[derive(Clone)]
 struct Outputs {
     out: Option<PathBuf>,
@@ -504,7 +669,15 @@ impl Outputs {
             None => print!("{report}"),
         }
         if let Some(path) = &self.json {
-            let all: Vec<_> = results.records.iter().chain(&results.durable).collect();
+            let all: Vec<JsonRecord> = results
+                .records
+                .iter()
+                .chain(&results.durable)
+                .map(|record| JsonRecord {
+                    record,
+                    huge_pages: &ctx.huge_pages,
+                })
+                .collect();
             let json = serde_json::to_string_pretty(&all)?;
             std::fs::write(path, json).map_err(|e| BenchError::io(path, e))?;
             eprintln!("JSON records written to {}", path.display());
@@ -584,5 +757,25 @@ mod tests {
             ])
         );
         assert!(Cli::try_parse_from(["omendb-bench", "--systems", "oracle"]).is_err());
+        assert!(!cli.huge_pages);
+        let cli = Cli::try_parse_from(["omendb-bench", "--quick", "--huge-pages"]).unwrap();
+        assert!(cli.huge_pages);
+    }
+
+    #[test]
+    fn huge_page_tunables() {
+        assert_eq!(
+            tunables_with_huge_pages(None),
+            OsString::from("glibc.malloc.hugetlb=1")
+        );
+        assert_eq!(
+            tunables_with_huge_pages(Some(OsStr::new(""))),
+            OsString::from("glibc.malloc.hugetlb=1")
+        );
+        assert_eq!(
+            tunables_with_huge_pages(Some(OsStr::new("glibc.malloc.arena_max=2"))),
+            OsString::from("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1")
+        );
+        assert!(HUGE_PAGES_TUNABLE.starts_with(MALLOC_HUGETLB));
     }
 }

@@ -2,6 +2,7 @@
 //! time, against SQLite at the largest scale, tree statistics) plus memory and every workload.
 
 use crate::durability::DurableSystem;
+use crate::memory::HugePageSetting;
 use crate::runner::{MemoryRecord, Record, Results, TreeRecord};
 use crate::systems::SystemId;
 use crate::workload::{OpCounts, Workload};
@@ -29,6 +30,8 @@ pub struct ReportContext {
     pub keysets: Vec<KeySetInfo>,
     pub elapsed_s: f64,
     pub peak_rss_reset_works: bool,
+    /// The malloc huge-page tunable and the kernel's THP mode the run had.
+    pub huge_pages: HugePageSetting,
     /// Set when the run was aborted by the watchdog: the step that stalled.
     pub aborted: Option<String>,
 }
@@ -52,6 +55,54 @@ fn fmt_ratio(reference: Option<f64>, this: f64) -> String {
 
 fn fmt_mib(bytes: Option<u64>) -> String {
     bytes.map_or("—".into(), |b| format!("{:.1}", b as f64 / MIB))
+}
+
+/// Whole MiB with thousands separators: "3,912".
+fn fmt_mib_grouped(bytes: u64) -> String {
+    let digits = ((bytes as f64 / MIB).round() as u64).to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The header's huge-page line (after "- Huge pages: "): the malloc setting, the kernel's
+/// THP mode and the largest `AnonHugePages` sampled (`None` when none was).
+fn huge_pages_line(h: &HugePageSetting, max_anon_huge: Option<u64>) -> String {
+    let setting = match (&h.malloc_hugetlb, h.enabled, h.flag) {
+        (Some(t), true, true) => format!("{t} (--huge-pages)"),
+        (Some(t), true, false) => format!("{t} (set in GLIBC_TUNABLES)"),
+        (Some(t), false, true) => format!("off ({t} in GLIBC_TUNABLES overrode --huge-pages)"),
+        (Some(t), false, false) => format!("off ({t} in GLIBC_TUNABLES)"),
+        (None, _, _) => "off (default malloc)".to_string(),
+    };
+    let setting = if h.ignored_by_glibc() {
+        format!(
+            "{setting} but NOT APPLIED: glibc's malloc gave no huge-page advice (a 64 MiB probe \
+             allocation lacked MADV_HUGEPAGE; glibc 2.35/2.36 decide this on an uninitialised byte)"
+        )
+    } else {
+        setting
+    };
+    let mode = h.thp_mode.as_deref().unwrap_or("unknown");
+    let used = match max_anon_huge {
+        Some(b) if b > 0 => format!("up to {} MiB of the heap in huge pages", fmt_mib_grouped(b)),
+        Some(_) => "0 MiB in huge pages".to_string(),
+        None => {
+            return format!(
+                "{setting}, THP mode {mode}; huge-page use not measured (/proc/self/smaps_rollup \
+                 unreadable, or no system's turn completed)"
+            )
+        }
+    };
+    format!(
+        "{setting}, THP mode {mode}; {used} (the largest process-wide AnonHugePages, sampled \
+         before each built structure is cleared and after each system's turn)"
+    )
 }
 
 fn fmt_per_key(bytes: Option<u64>, keys: usize) -> String {
@@ -154,6 +205,16 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
         out,
         "- Machine: {} ({} cores visible); wall time of the whole run {:.1} s",
         ctx.cpu, ctx.cores, ctx.elapsed_s
+    );
+    let max_anon_huge = results
+        .memory
+        .iter()
+        .filter_map(|m| m.anon_huge_pages)
+        .max();
+    let _ = writeln!(
+        out,
+        "- Huge pages: {}",
+        huge_pages_line(&ctx.huge_pages, max_anon_huge)
     );
     let _ = writeln!(
         out,
@@ -755,4 +816,49 @@ fn reference_table(out: &mut String) {
         row(out, &cells.map(String::from));
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(tunable: Option<&str>, flag: bool, mode: Option<&str>) -> HugePageSetting {
+        HugePageSetting {
+            malloc_hugetlb: tunable.map(String::from),
+            enabled: tunable.is_some_and(crate::memory::malloc_hugetlb_enabled),
+            flag,
+            thp_mode: mode.map(String::from),
+            malloc_advised: tunable.map(|_| true),
+        }
+    }
+
+    #[test]
+    fn grouped_mib() {
+        assert_eq!(fmt_mib_grouped(0), "0");
+        assert_eq!(fmt_mib_grouped(512 * 1024 * 1024), "512");
+        assert_eq!(fmt_mib_grouped(3912 * 1024 * 1024), "3,912");
+        assert_eq!(fmt_mib_grouped(1_234_567 * 1024 * 1024), "1,234,567");
+    }
+
+    #[test]
+    fn huge_page_lines() {
+        let on = setting(Some("glibc.malloc.hugetlb=1"), true, Some("madvise"));
+        assert!(huge_pages_line(&on, Some(3912 * 1024 * 1024)).starts_with(
+            "glibc.malloc.hugetlb=1 (--huge-pages), THP mode madvise; up to 3,912 MiB of the heap in huge pages"
+        ));
+        let off = setting(None, false, Some("madvise"));
+        assert!(huge_pages_line(&off, Some(0))
+            .starts_with("off (default malloc), THP mode madvise; 0 MiB in huge pages"));
+        let env = setting(Some("glibc.malloc.hugetlb=1"), false, None);
+        assert!(huge_pages_line(&env, None).starts_with(
+            "glibc.malloc.hugetlb=1 (set in GLIBC_TUNABLES), THP mode unknown; huge-page use not measured"
+        ));
+        let mut ignored = setting(Some("glibc.malloc.hugetlb=1"), true, Some("madvise"));
+        ignored.malloc_advised = Some(false);
+        assert!(huge_pages_line(&ignored, Some(0))
+            .starts_with("glibc.malloc.hugetlb=1 (--huge-pages) but NOT APPLIED: "));
+        let zero = setting(Some("glibc.malloc.hugetlb=0"), true, Some("always"));
+        assert!(huge_pages_line(&zero, Some(0))
+            .starts_with("off (glibc.malloc.hugetlb=0 in GLIBC_TUNABLES overrode --huge-pages)"));
+    }
 }

@@ -122,6 +122,9 @@ pub struct Record {
     /// Process peak RSS (VmHWM) during this system's run at this key set and scale,
     /// process-wide: includes the key arrays and operation lists.
     pub peak_rss_bytes: Option<u64>,
+    /// Largest process-wide `AnonHugePages` (anonymous memory in transparent huge pages)
+    /// sampled during this system's run at this key set and scale, in bytes.
+    pub anon_huge_pages_bytes: Option<u64>,
     pub system_label: String,
     pub keys: usize,
     pub ops: usize,
@@ -175,6 +178,24 @@ pub struct MemoryRecord {
     pub file_bytes_bulk: Option<u64>,
     pub peak_rss: Option<u64>,
     pub rss_before: Option<u64>,
+    /// Largest process-wide `AnonHugePages` sampled during this system's turns: after each
+    /// build's structure is complete (before it is cleared) and after each turn.
+    pub anon_huge_pages: Option<u64>,
+}
+
+impl MemoryRecord {
+    /// Samples `AnonHugePages` (a reading, not a kernel-kept peak) and keeps the largest.
+    fn sample_huge_pages(&mut self) {
+        self.anon_huge_pages = max_known(self.anon_huge_pages, memory::anon_huge_pages_bytes());
+    }
+}
+
+/// The larger of two optional readings, or whichever is known.
+fn max_known(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// AlexMap's statistics after the bulk build.
@@ -343,6 +364,7 @@ pub fn run_scale(
                 file_bytes_bulk: None,
                 peak_rss: None,
                 rss_before: None,
+                anon_huge_pages: None,
             },
         })
         .collect();
@@ -370,11 +392,9 @@ pub fn run_scale(
             run_turn(run, rep, ks, plan, settings, pb, results)?;
             wd.idle();
             if reset || rep == 0 {
-                run.mem.peak_rss = match (run.mem.peak_rss, memory::peak_rss_bytes()) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    (a, b) => a.or(b),
-                };
+                run.mem.peak_rss = max_known(run.mem.peak_rss, memory::peak_rss_bytes());
             }
+            run.mem.sample_huge_pages();
         }
     }
     // (workload -> system -> samples), systems in the order given.
@@ -448,6 +468,7 @@ pub fn run_scale(
                 max,
                 heap_bytes,
                 peak_rss_bytes: mem.and_then(|m| m.peak_rss),
+                anon_huge_pages_bytes: mem.and_then(|m| m.anon_huge_pages),
                 system_label: id.label().to_string(),
                 keys: n,
                 ops: s.ops,
@@ -572,6 +593,7 @@ fn run_turn(
             samples.entry(w).or_default().push(dt, ops, checksum);
             pb.inc(1);
         }
+        mem.sample_huge_pages();
         sys.clear()?;
     }
     if wants(Workload::BuildInserts)
@@ -595,6 +617,7 @@ fn run_turn(
         let s = samples.entry(Workload::BuildInserts).or_default();
         s.push(dt, n, n as u64);
         s.phases.push(phases);
+        mem.sample_huge_pages();
         sys.clear()?;
         pb.inc(1);
     }
@@ -620,6 +643,7 @@ fn run_turn(
             .entry(Workload::Grow)
             .or_default()
             .push(dt, ops, checksum);
+        mem.sample_huge_pages();
         sys.clear()?;
         pb.inc(1);
     }
