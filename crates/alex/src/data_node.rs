@@ -174,7 +174,11 @@ pub(crate) struct DataNode<K: Key, V> {
     min_pos: f64,
     /// The first occupied slot, or the slot count when the node is empty
     /// (see the module's invariants).
-    first: usize,
+    first: u32,
+    /// The last occupied slot (0 when the node is empty), so that the
+    /// node's largest key is found without scanning back over the slots
+    /// that removals of the largest keys emptied.
+    last: u32,
     bitmap: Box<[u64]>,
     /// Keys held: below the slot count (see `count_u32`).
     num_keys: u32,
@@ -593,6 +597,8 @@ impl<K: Key, V> DataNode<K, V> {
             written = end;
         }
         stats.record_block(block);
+        // The last run ends at the last key.
+        let last = written.saturating_sub(1);
         assert!(
             pairs.next().is_none(),
             "DataNode::build: more pairs than keys"
@@ -649,7 +655,8 @@ impl<K: Key, V> DataNode<K, V> {
             max_pos,
             slots: array.into_boxed_slice(),
             min_pos,
-            first,
+            first: count_u32(first),
+            last: count_u32(last),
             bitmap,
             num_keys: count_u32(n),
             limit: count_u32(slots - 1),
@@ -853,7 +860,7 @@ impl<K: Key, V> DataNode<K, V> {
             return None;
         }
         let j = ub - 1;
-        if ord(self.slots[j].key) != t || j < self.first {
+        if ord(self.slots[j].key) != t || j < self.first as usize {
             return None;
         }
         // The last slot holding `t` from `first` on is occupied (gaps copy
@@ -987,11 +994,11 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     pub fn first_occupied(&self) -> Option<usize> {
-        (self.first < self.slots.len()).then_some(self.first)
+        (self.num_keys > 0).then_some(self.first as usize)
     }
 
     pub fn last_occupied(&self) -> Option<usize> {
-        self.prev_occupied(self.slots.len() - 1)
+        (self.num_keys > 0).then_some(self.last as usize)
     }
 
     /// Sets how many keys the node takes before it reports
@@ -1081,6 +1088,9 @@ impl<K: Key, V> DataNode<K, V> {
                 predicted.clamp(lo, hi - 1)
             };
             self.write_gap(q, key, value);
+            if next.is_none() {
+                self.last = count_u32(q);
+            }
             // The gaps before the new key take it where they hold a larger
             // key: all of `lo..q` between two keys (they held the key to
             // their right), and before a new first key the leading gaps
@@ -1131,6 +1141,11 @@ impl<K: Key, V> DataNode<K, V> {
                 shift_right(&mut self.slots[ins..=g]);
                 self.write_gap(ins, key, value);
                 self.set_bit(g);
+                // Slots `ins..g` were occupied, so the last key moved only
+                // if it sat just before `g`.
+                if g > self.last as usize {
+                    self.last = count_u32(g);
+                }
                 self.counters.record_shifts(g - ins);
             } else {
                 let g = left.expect("checked");
@@ -1139,7 +1154,7 @@ impl<K: Key, V> DataNode<K, V> {
                 self.set_bit(g);
                 // Slots `g + 1..ins` were occupied: a leading gap `g` was
                 // just before `first`, which moves onto it.
-                self.set_first(self.first.min(g));
+                self.set_first(g.min(self.first as usize));
                 self.counters.record_shifts(ins - 1 - g);
             }
         }
@@ -1162,7 +1177,7 @@ impl<K: Key, V> DataNode<K, V> {
     /// Records `i` as the first occupied slot (the slot count: none).
     #[inline(always)]
     fn set_first(&mut self, i: usize) {
-        self.first = i;
+        self.first = count_u32(i);
         self.min_pos = index_bound(i + WINDOW_LEFT);
     }
 
@@ -1191,15 +1206,32 @@ impl<K: Key, V> DataNode<K, V> {
         let value = unsafe { self.slots[i].val.assume_init_read() };
         let key = self.slots[i].key;
         self.num_keys -= 1;
-        if i == self.first {
+        let was_last = i == self.last as usize;
+        if was_last {
+            // The previous key is a few slots back (its bit is found in the
+            // word of `i` or the one before, unless the node is sparse).
+            self.last = self.prev_occupied(i).map_or(0, count_u32);
+        }
+        if i == self.first as usize {
             // The slot joins the leading gaps, which keep their keys (see the
             // module's invariants): no gap is rewritten.
-            self.set_first(self.next_occupied(i + 1).unwrap_or(self.slots.len()));
+            let next = if was_last {
+                None
+            } else {
+                self.next_occupied(i + 1)
+            };
+            self.set_first(next.unwrap_or(self.slots.len()));
             return (key, value);
         }
-        let replacement = self
-            .next_occupied(i + 1)
-            .map_or(K::MAX_KEY, |j| self.slots[j].key);
+        // The gaps up to the previous key take the next key, or MAX_KEY
+        // after the last one (found without scanning the bitmap to the end,
+        // over the slots that removals of the largest keys emptied).
+        let replacement = if was_last {
+            K::MAX_KEY
+        } else {
+            self.next_occupied(i + 1)
+                .map_or(K::MAX_KEY, |j| self.slots[j].key)
+        };
         let mut j = i;
         loop {
             self.slots[j].key = replacement;
@@ -1218,7 +1250,7 @@ impl<K: Key, V> DataNode<K, V> {
     /// slot and its bitmap word.
     #[inline(always)]
     pub fn prefetch_front(&self) {
-        let first = self.first.min(self.slots.len() - 1);
+        let first = (self.first as usize).min(self.slots.len() - 1);
         prefetch(self.bitmap.as_ptr().wrapping_add(first >> 6));
         prefetch_bytes(
             self.slots[first..].as_ptr().cast(),
@@ -1273,6 +1305,7 @@ impl<K: Key, V> DataNode<K, V> {
         }
         self.num_keys = 0;
         self.set_first(self.slots.len());
+        self.last = 0;
         out
     }
 
@@ -1300,7 +1333,9 @@ impl<K: Key, V> DataNode<K, V> {
             self.model
         );
         let first = (0..n).find(|&i| self.occupied(i)).unwrap_or(n);
-        assert_eq!(self.first, first, "first occupied slot");
+        assert_eq!(self.first as usize, first, "first occupied slot");
+        let last = (0..n).rev().find(|&i| self.occupied(i)).unwrap_or(0);
+        assert_eq!(self.last as usize, last, "last occupied slot");
         assert_eq!(self.min_pos, index_bound(first + WINDOW_LEFT), "min_pos");
         let mut right = K::MAX_KEY;
         let mut right_occupied = false;
@@ -1557,6 +1592,7 @@ impl<K: Key, V: Clone> Clone for DataNode<K, V> {
             slots,
             min_pos: self.min_pos,
             first: self.first,
+            last: self.last,
             bitmap: self.bitmap.clone(),
             num_keys: self.num_keys,
             limit: self.limit,
@@ -1675,6 +1711,39 @@ mod tests {
         }
         assert_eq!(node.find(1), None);
         assert_eq!(node.find(1000), None);
+    }
+
+    #[test]
+    fn the_last_slot_follows_removals_appends_and_shifts_at_the_back() {
+        // Keys 0, 10, .., 390 in 64 slots; pops from the back, then keys
+        // past the end, then keys squeezed in before the last one (which
+        // shift it right when its neighbours are adjacent).
+        let keys: Vec<u64> = (0..40).map(|i| i * 10).collect();
+        let mut node = node_of(&keys, 64);
+        let mut model: BTreeMap<u64, u64> = keys.iter().map(|&k| (k, k * 10)).collect();
+        let check = |node: &DataNode<u64, u64>, model: &BTreeMap<u64, u64>| {
+            node.check();
+            let last = node.last_occupied().map(|i| *node.key_at(i));
+            assert_eq!(last, model.keys().next_back().copied());
+        };
+        for _ in 0..25 {
+            let (&k, _) = model.iter().next_back().unwrap();
+            assert_eq!(node.remove(k), model.remove(&k));
+            check(&node, &model);
+        }
+        for k in [500, 501, 502, 389, 388, 387, 503, 149, 148] {
+            match node.insert(k, k) {
+                Insert::Inserted => assert!(model.insert(k, k).is_none()),
+                Insert::Replaced(_) => panic!("{k} was absent"),
+                Insert::NoRoom(..) => break,
+            }
+            check(&node, &model);
+        }
+        while let Some((&k, _)) = model.iter().next_back() {
+            assert_eq!(node.remove(k), model.remove(&k));
+            check(&node, &model);
+        }
+        assert_eq!(node.last_occupied(), None);
     }
 
     #[test]
