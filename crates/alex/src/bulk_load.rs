@@ -80,13 +80,7 @@ enum Plan {
 
 /// Slots a data node over `keys` keys gets when built.
 pub(crate) fn slots_for<K: Key, V>(map: &AlexMap<K, V>, keys: usize) -> usize {
-    slots_at(keys, map.config.init_density)
-}
-
-/// Slots that hold `keys` keys at `density` (at least one gap, at least
-/// `MIN_SLOTS`).
-pub(crate) fn slots_at(keys: usize, density: f64) -> usize {
-    let want = (keys as f64 / density).ceil() as usize;
+    let want = (keys as f64 / map.config.init_density).ceil() as usize;
     want.max(keys + 1).max(MIN_SLOTS)
 }
 

@@ -34,17 +34,6 @@ pub struct Config {
     /// A data node whose density falls below this after a delete shrinks.
     /// In `[0, init_density)`.
     pub min_density: f64,
-    /// A data node that fills up under inserts spread across its keys is
-    /// rebuilt in place at this density (ALEX expands to its minimum
-    /// density, 0.6 against its maximum 0.8): each rebuild then leaves room
-    /// for `max_density / grow_density` times its keys, so a growing node
-    /// is rebuilt a few times rather than at every step of
-    /// `max_density / init_density`, at some memory. The default, 0.65:
-    /// building 5M-key maps by random inserts took 7-25% less time than at
-    /// 0.75 (uniform, lognormal, OSM cell ids) for 0.3-2.4 more heap bytes
-    /// per entry; 0.6 was no faster and took more memory. In
-    /// `[min_density, init_density]`.
-    pub grow_density: f64,
     /// Largest number of slots in one data node. At least 64.
     pub max_data_node_slots: usize,
     /// When set, a data node splits rather than hold more than this many
@@ -69,7 +58,6 @@ impl Default for Config {
             init_density: 0.75,
             max_density: 0.85,
             min_density: 0.45,
-            grow_density: 0.65,
             max_data_node_slots: 1 << 16,
             max_keys_per_data_node: None,
             max_fanout_log2: 21,
@@ -90,7 +78,6 @@ impl Config {
             init_density: 0.9,
             max_density: 0.95,
             min_density: 0.6,
-            grow_density: 0.8,
             expected_insert_fraction: 0.0,
             ..Config::default()
         }
@@ -129,14 +116,6 @@ impl Config {
         if !(self.min_density >= 0.0 && self.min_density < self.init_density) {
             return Err(AlexError::InvalidConfig(
                 "min_density must be in [0, init_density)",
-            ));
-        }
-        if !(self.grow_density >= self.min_density
-            && self.grow_density <= self.init_density
-            && self.grow_density > 0.0)
-        {
-            return Err(AlexError::InvalidConfig(
-                "grow_density must be in [min_density, init_density] and above 0",
             ));
         }
         if self.max_data_node_slots < 64 || self.max_data_node_slots > (1 << 30) {

@@ -108,17 +108,6 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
             NoRoom::LeftEdge => (2 * used, Placement::RoomLeft { used }),
             _ => (2 * used, Placement::RoomRight { used }),
         }
-    } else if why == NoRoom::Full && placement == Placement::Even {
-        // Filled by inserts spread over its keys: grow to `grow_density`
-        // (within the slot cap), so the node takes many more inserts before
-        // the next rebuild. At `init_density` a node grew by an eighth per
-        // rebuild: growing a map by random inserts rebuilt each key about
-        // six times.
-        let grown = bulk_load::slots_at(keys_after, map.config.grow_density);
-        (
-            grown.clamp(slots, map.config.max_data_node_slots.max(slots)),
-            placement,
-        )
     } else {
         (slots, placement)
     };
@@ -695,43 +684,6 @@ fn fill_blocks<K: Key, V>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_node_filled_by_spread_inserts_grows_to_grow_density() {
-        // Rebuilt at `init_density`, a node filled by random inserts grew
-        // by an eighth per rebuild; at `grow_density` it takes 30% more
-        // keys before the next one. Keys go strictly between the node's own
-        // keys, so no insert lands past one of its ends (which would leave
-        // room at that end instead).
-        let config = crate::Config::default();
-        let pairs: Vec<(u64, u64)> = (0..20_000u64).map(|i| (i << 20, i)).collect();
-        let mut map = AlexMap::bulk_load_with_config(config.clone(), pairs).unwrap();
-        let leaf = map.leaf_for(10_000 << 20);
-        let node = &map.data[leaf];
-        let first = node.key_at(node.first_occupied().unwrap()) >> 20;
-        let last = node.key_at(node.last_occupied().unwrap()) >> 20;
-        assert!(last - first > 1000, "a node of {} keys", last - first + 1);
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let before = map.counters;
-        while map.counters.expansions == before.expansions {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let key = ((first + state % (last - first)) << 20) + 1 + (state >> 45);
-            map.insert(key, key);
-        }
-        assert_eq!(map.counters.splits_sideways, before.splits_sideways);
-        assert_eq!(map.counters.splits_down, before.splits_down);
-        let node = &map.data[leaf];
-        let density = node.len() as f64 / node.capacity() as f64;
-        assert!(
-            (density - config.grow_density).abs() < 0.01,
-            "expanded to density {density}, {} keys in {} slots",
-            node.len(),
-            node.capacity()
-        );
-        map.check();
-    }
 
     #[test]
     fn random_inserts_do_not_pack_a_node_against_its_room() {

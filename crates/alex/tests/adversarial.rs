@@ -850,14 +850,6 @@ fn bulk_load_rejects_bad_input() {
             ..Config::default()
         },
         Config {
-            grow_density: 0.3,
-            ..Config::default()
-        },
-        Config {
-            grow_density: 0.8,
-            ..Config::default()
-        },
-        Config {
             max_data_node_slots: 63,
             ..Config::default()
         },

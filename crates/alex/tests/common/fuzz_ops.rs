@@ -144,15 +144,11 @@ fn decode_config(input: &mut Input) -> Config {
                 Layout::SingleLevel => 8 + u32::from(input.u8() % 6),
             };
             let expected_insert_fraction = input.unit();
-            // In `[min_density, init_density]`, above 0.
-            let grow_density = (min_density + (init_density - min_density) * input.unit())
-                .max(init_density * 0.05);
             Config {
                 layout,
                 init_density,
                 max_density: max_density.min(1.0),
                 min_density,
-                grow_density,
                 max_data_node_slots,
                 max_keys_per_data_node,
                 max_fanout_log2,
