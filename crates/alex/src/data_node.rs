@@ -6,7 +6,9 @@
 //!   initialised (this is the safety invariant of every `unsafe` block here);
 //! - occupied slots hold strictly increasing keys;
 //! - `first` is the first occupied slot (the slot count when there is
-//!   none);
+//!   none), and `last` the last one (0 when there is none): `entry_at`
+//!   trusts `first_occupied` and `last_occupied`, which return them, as it
+//!   trusts the bitmap;
 //! - a gap from `first` on holds the key of the nearest occupied slot to its
 //!   right, or `K::MAX_KEY` when there is none; the leading gaps, before
 //!   `first`, hold non-decreasing keys no larger than the key at `first`.
@@ -697,7 +699,10 @@ impl<K: Key, V> DataNode<K, V> {
     pub fn entry_at(&self, i: usize) -> (&K, &V) {
         debug_assert!(self.occupied(i), "entry_at on a gap");
         // SAFETY: every caller passes an occupied slot (see above): the
-        // bitmap helpers return set bits, and `find` returns the last slot
+        // bitmap helpers return set bits, `first_occupied` and
+        // `last_occupied` return the `first` and `last` slots, which every
+        // change of occupancy here keeps exact (the module's invariants,
+        // checked by `check`), and `find` returns the last slot
         // whose key equals `t` from `first` on (its window starts at
         // `min_pos - 2 = first` or later, and `find_far` rejects slots
         // before `first`), which the gap-key invariant (checked by `check`)
