@@ -1212,15 +1212,12 @@ impl<K: Key, V> DataNode<K, V> {
         let key = self.slots[i].key;
         self.num_keys -= 1;
         let was_last = i == self.last as usize;
-        if was_last {
-            // The previous key is a few slots back (its bit is found in the
-            // word of `i` or the one before, unless the node is sparse).
-            self.last = self.prev_occupied(i).map_or(0, count_u32);
-        }
         if i == self.first as usize {
             // The slot joins the leading gaps, which keep their keys (see the
-            // module's invariants): no gap is rewritten.
+            // module's invariants): no gap is rewritten. The only key gone,
+            // the node is empty.
             let next = if was_last {
+                self.last = 0;
                 None
             } else {
                 self.next_occupied(i + 1)
@@ -1228,25 +1225,21 @@ impl<K: Key, V> DataNode<K, V> {
             self.set_first(next.unwrap_or(self.slots.len()));
             return (key, value);
         }
-        // The gaps up to the previous key take the next key, or MAX_KEY
-        // after the last one (found without scanning the bitmap to the end,
-        // over the slots that removals of the largest keys emptied).
+        // A key before `i` exists (`first`): the previous one, a few slots
+        // back unless the node is sparse, becomes the last if `i` was, and
+        // the gaps after it up to `i` take the next key, or MAX_KEY after
+        // the last one (found without scanning the bitmap to the end, over
+        // the slots that removals of the largest keys emptied).
+        let prev = self.prev_occupied(i).expect("first is before i");
         let replacement = if was_last {
+            self.last = count_u32(prev);
             K::MAX_KEY
         } else {
             self.next_occupied(i + 1)
                 .map_or(K::MAX_KEY, |j| self.slots[j].key)
         };
-        let mut j = i;
-        loop {
-            self.slots[j].key = replacement;
-            if j == 0 {
-                break;
-            }
-            j -= 1;
-            if self.occupied(j) {
-                break;
-            }
+        for slot in &mut self.slots[prev + 1..=i] {
+            slot.key = replacement;
         }
         (key, value)
     }
