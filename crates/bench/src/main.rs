@@ -320,20 +320,16 @@ fn tunables_with_huge_pages(existing: Option<&OsStr>) -> OsString {
 /// or `None` when this process should run the benchmark itself: `GLIBC_TUNABLES` already
 /// names `glibc.malloc.hugetlb=` (this is the child, or the user chose a value, kept).
 fn reexec_with_huge_pages() -> Result<Option<i32>, BenchError> {
-    let existing = std::env::var_os("GLIBC_TUNABLES");
-    if let Some(t) = &existing {
-        if t.to_string_lossy().contains(MALLOC_HUGETLB) {
-            if let Some(entry) = omendb_bench::memory::malloc_hugetlb() {
-                if !omendb_bench::memory::malloc_hugetlb_enabled(&entry) {
-                    eprintln!(
-                        "omendb-bench: --huge-pages: GLIBC_TUNABLES already sets {entry}; \
-                         keeping it (huge pages off)"
-                    );
-                }
-            }
-            return Ok(None);
+    if let Some(entry) = omendb_bench::memory::malloc_hugetlb() {
+        if !omendb_bench::memory::malloc_hugetlb_enabled(&entry) {
+            eprintln!(
+                "omendb-bench: --huge-pages: GLIBC_TUNABLES already sets {entry}; \
+                 keeping it (huge pages off)"
+            );
         }
+        return Ok(None);
     }
+    let existing = std::env::var_os("GLIBC_TUNABLES");
     let tunables = tunables_with_huge_pages(existing.as_deref());
     let reexec_error = |exe: String, source| BenchError::Reexec {
         exe,
