@@ -1,9 +1,11 @@
-//! Bodies of the `wal_decode` and `snapshot_decode` fuzz targets, shared with the stable
+//! Bodies of the `wal_decode`, `snapshot_decode`, `run_decode` and `manifest_decode` fuzz
+//! targets, shared with the stable
 //! smoke test `crates/omendb/tests/fuzz_smoke.rs` (which includes this file by path), so
 //! CI on stable runs exactly the code the fuzzer runs.
 //!
 //! Each check decodes the input twice: as it is, and with every checksum recomputed
-//! (see [`fix_wal_checksums`] and [`fix_snapshot_checksums`]). Random bytes almost never
+//! (see [`fix_wal_checksums`], [`fix_snapshot_checksums`], [`fix_run_checksums`] and
+//! [`fix_manifest_checksum`]). Random bytes almost never
 //! pass a CRC-32C, so without the second pass a fuzzer would spend its time in the
 //! checksum comparisons and rarely reach the parsing behind them. Both passes must end in
 //! a value or a typed error ([`Error::Corrupted`], [`Error::KeyTypeMismatch`],
@@ -13,7 +15,8 @@
 //! Each includer uses half of this file, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
-use omendb::fuzz::{decode_snapshot, decode_wal};
+use omendb::fuzz::{decode_manifest, decode_run, decode_snapshot, decode_wal};
+use omendb::run::format::{RH_CRC, RH_DATA_LEN, RH_INDEX_LEN, RUN_HEADER_LEN};
 use omendb::snapshot::{
     BH_BODY_CRC, BH_BODY_LEN, BH_HEADER_CRC, BLOCK_HEADER_LEN, SH_CRC, SH_DATA_LEN, SNAP_HEADER_LEN,
 };
@@ -42,6 +45,30 @@ pub fn check_snapshot(bytes: &[u8]) {
             decode_snapshot(&fixed),
             fixed.len(),
             "snapshot with fixed checksums",
+        );
+    }
+}
+
+/// Decodes `bytes` as a run, as given and with its checksums fixed.
+pub fn check_run(bytes: &[u8]) {
+    assert_typed(decode_run(bytes), bytes.len(), "run");
+    let mut fixed = bytes.to_vec();
+    fix_run_checksums(&mut fixed);
+    if fixed != bytes {
+        assert_typed(decode_run(&fixed), fixed.len(), "run with fixed checksums");
+    }
+}
+
+/// Decodes `bytes` as a manifest, as given and with its checksum fixed.
+pub fn check_manifest(bytes: &[u8]) {
+    assert_typed(decode_manifest(bytes), bytes.len(), "manifest");
+    let mut fixed = bytes.to_vec();
+    fix_manifest_checksum(&mut fixed);
+    if fixed != bytes {
+        assert_typed(
+            decode_manifest(&fixed),
+            fixed.len(),
+            "manifest with fixed checksum",
         );
     }
 }
@@ -129,4 +156,65 @@ pub fn fix_snapshot_checksums(bytes: &mut [u8]) {
             None => return,
         }
     }
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+
+/// Rewrites a run's header checksum, its index section's checksum and, walking the block
+/// offsets the index section declares, every block's trailing checksum. Lengths and counts
+/// are left for the fuzzer to get right.
+pub fn fix_run_checksums(bytes: &mut [u8]) {
+    if bytes.len() < RUN_HEADER_LEN {
+        return;
+    }
+    let crc = crc32c::crc32c(&bytes[..RH_CRC]);
+    put_u32(bytes, RH_CRC, crc);
+    let (Some(data_len), Some(index_len)) =
+        (u64_at(bytes, RH_DATA_LEN), u64_at(bytes, RH_INDEX_LEN))
+    else {
+        return;
+    };
+    let index_at = (RUN_HEADER_LEN as u64).saturating_add(data_len);
+    let index_end = index_at.saturating_add(index_len);
+    if index_len < 4 || index_end > bytes.len() as u64 {
+        return;
+    }
+    let (index_at, index_end) = (index_at as usize, index_end as usize);
+    let blocks = u64_at(bytes, 24).unwrap_or(0);
+    if blocks.saturating_mul(16) < (index_end - index_at) as u64 {
+        let blocks = blocks as usize;
+        let offsets_at = index_at + blocks * 8;
+        for b in 0..blocks {
+            let (Some(start), Some(end)) = (
+                u64_at(bytes, offsets_at + b * 8),
+                u64_at(bytes, offsets_at + b * 8 + 8),
+            ) else {
+                break;
+            };
+            let start = (RUN_HEADER_LEN as u64).saturating_add(start);
+            let end = (RUN_HEADER_LEN as u64).saturating_add(end);
+            if start.saturating_add(4) > end || end > index_at as u64 {
+                break;
+            }
+            let (start, end) = (start as usize, end as usize);
+            let crc = crc32c::crc32c(&bytes[start..end - 4]);
+            put_u32(bytes, end - 4, crc);
+        }
+    }
+    let crc = crc32c::crc32c(&bytes[index_at..index_end - 4]);
+    put_u32(bytes, index_end - 4, crc);
+}
+
+/// Rewrites a manifest's trailing checksum.
+pub fn fix_manifest_checksum(bytes: &mut [u8]) {
+    if bytes.len() < 4 {
+        return;
+    }
+    let end = bytes.len() - 4;
+    let crc = crc32c::crc32c(&bytes[..end]);
+    put_u32(bytes, end, crc);
 }

@@ -140,7 +140,7 @@ fn run_once(
             db.close()?;
             // Count what a fresh open finds: the commits are on disk, not just in memory.
             let db = Db::<u64>::open_with(&path, OmendbSystem::options())?;
-            let n = db.len();
+            let n = db.len()?;
             db.close()?;
             crate::systems::remove_dir_if_present(&path)?;
             Ok((dt, n))

@@ -168,6 +168,9 @@ pub fn run(command: Command) -> CliResult<ExitCode> {
             with_key_type!(omendb::key_type_at(&db)?, import(&db, &file, format))
         }
         Command::Stats { db } => with_key_type!(omendb::key_type_at(&db)?, stats(&db)),
+        Command::Compact { db } => {
+            with_key_type!(omendb::key_type_at(&db)?, compact(&db))
+        }
         Command::Checkpoint { db } => {
             with_key_type!(omendb::key_type_at(&db)?, checkpoint(&db))
         }
@@ -288,108 +291,278 @@ fn import<K: CliKey>(path: &Path, file: &Path, format: Format) -> CliResult<Exit
         File::open(file).map_err(|e| CliError::Input(format!("{}: {e}", file.display())))?;
     let len = input.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress(len);
-    let entries = match format {
-        Format::Csv => read_csv::<K>(input, file, &bar)?,
-        Format::Sosd => read_sosd::<K>(input, file, len, &bar)?,
+    let reader = BufReader::with_capacity(1 << 20, input);
+    let name = file.display().to_string();
+    // Both readers stream: the database writes runs as entries arrive, so a file larger
+    // than memory imports without being held.
+    let count = match format {
+        Format::Csv => db.try_import(CsvEntries::<K, _>::new(reader, name, bar.clone())),
+        Format::Sosd => db.try_import(SosdEntries::<K, _>::new(reader, name, len, bar.clone())?),
     };
-    bar.set_message("writing snapshot");
-    let count = entries.len();
-    let total = db.import(entries)?;
     bar.finish_and_clear();
+    let count = count.map_err(|e| match e {
+        omendb::Error::BadInput(msg) => CliError::Input(msg),
+        other => CliError::Db(other),
+    })?;
     db.close()?;
-    println!("imported {count} entries; the database holds {total}");
+    println!("imported {count} entries");
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_csv<K: CliKey>(
-    input: File,
-    file: &Path,
-    bar: &ProgressBar,
-) -> CliResult<Vec<(K, Vec<u8>)>> {
-    let mut reader = BufReader::with_capacity(1 << 20, input);
-    let mut entries = Vec::new();
-    let mut line = Vec::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| CliError::Input(format!("{}: {e}", file.display())))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        bar.inc(n as u64);
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if text.is_empty() {
-            continue;
-        }
-        let bad = |why: &str| CliError::Input(format!("{}:{number}: {why}", file.display()));
-        let comma = text
-            .iter()
-            .position(|&b| b == b',')
-            .ok_or_else(|| bad("expected key,value"))?;
-        let key_text = std::str::from_utf8(&text[..comma]).map_err(|_| bad("key is not UTF-8"))?;
-        let key = key_text
-            .trim()
-            .parse::<K>()
-            .map_err(|_| bad(&format!("{key_text:?} is not a valid {} key", K::TYPE_NAME)))?;
-        if !key.is_valid() {
-            return Err(bad("NaN keys are not allowed"));
-        }
-        entries.push((key, text[comma + 1..].to_vec()));
-    }
-    Ok(entries)
+/// `key,value` records of a CSV file (RFC 4180): fields may be quoted, a quoted field may
+/// hold commas, line breaks and doubled quotes (`""` for `"`); quotes are removed. Each
+/// record has exactly two fields. Blank lines are skipped.
+struct CsvEntries<K, R> {
+    reader: R,
+    file: String,
+    line: u64,
+    bar: ProgressBar,
+    buf: Vec<u8>,
+    failed: bool,
+    _key: std::marker::PhantomData<K>,
 }
 
-fn read_sosd<K: CliKey>(
-    input: File,
-    file: &Path,
-    len: u64,
-    bar: &ProgressBar,
-) -> CliResult<Vec<(K, Vec<u8>)>> {
-    let width = K::SOSD_WIDTH as u64;
-    let bad = |why: String| CliError::Input(format!("{}: {why}", file.display()));
-    let mut reader = BufReader::with_capacity(1 << 20, input);
-    let mut count = [0u8; 8];
-    reader
-        .read_exact(&mut count)
-        .map_err(|e| bad(format!("reading the count: {e}")))?;
-    let count = u64::from_le_bytes(count);
-    if count.checked_mul(width).and_then(|b| b.checked_add(8)) != Some(len) {
-        return Err(bad(format!(
-            "SOSD header says {count} keys of {width} bytes but the file has {len} bytes"
-        )));
+impl<K: CliKey, R: BufRead> CsvEntries<K, R> {
+    fn new(reader: R, file: String, bar: ProgressBar) -> Self {
+        Self {
+            reader,
+            file,
+            line: 0,
+            bar,
+            buf: Vec::new(),
+            failed: false,
+            _key: std::marker::PhantomData,
+        }
     }
-    let mut entries = Vec::with_capacity(count as usize);
-    let mut buf = vec![0u8; (width as usize) * 65536];
-    let mut left = count;
-    bar.inc(8);
-    while left > 0 {
-        let n = left.min(65536) as usize;
-        let chunk = &mut buf[..n * width as usize];
+
+    fn bad(&self, line: u64, why: &str) -> omendb::Error {
+        omendb::Error::BadInput(format!("{}:{line}: {why}", self.file))
+    }
+
+    /// Reads one line (with its line break) into `buf`; false at the end of the file.
+    fn read_line(&mut self) -> Result<bool, omendb::Error> {
+        self.buf.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| omendb::Error::BadInput(format!("{}: {e}", self.file)))?;
+        self.bar.inc(n as u64);
+        if n > 0 {
+            self.line += 1;
+        }
+        Ok(n > 0)
+    }
+
+    /// The next record's fields and the line it starts on.
+    fn record(&mut self) -> Result<Option<CsvRecord>, omendb::Error> {
+        loop {
+            if !self.read_line()? {
+                return Ok(None);
+            }
+            let body = trim_line_break(&self.buf);
+            if !body.is_empty() {
+                break;
+            }
+        }
+        let first_line = self.line;
+        let mut fields = Vec::new();
+        let mut field = Vec::new();
+        let mut quoted = false;
+        let mut in_quotes = false;
+        let mut closed = false;
+        loop {
+            let line = std::mem::take(&mut self.buf);
+            let body = trim_line_break(&line);
+            let mut skip_quote = false;
+            for (i, &b) in body.iter().enumerate() {
+                if skip_quote {
+                    skip_quote = false;
+                    continue;
+                }
+                if in_quotes {
+                    if b == b'"' {
+                        // A doubled quote is one quote.
+                        if body.get(i + 1) == Some(&b'"') {
+                            field.push(b'"');
+                            skip_quote = true;
+                        } else {
+                            in_quotes = false;
+                            closed = true;
+                        }
+                    } else {
+                        field.push(b);
+                    }
+                } else if b == b',' {
+                    fields.push(std::mem::take(&mut field));
+                    quoted = false;
+                    closed = false;
+                } else if closed {
+                    return Err(self.bad(self.line, "unexpected character after a closing quote"));
+                } else if b == b'"' && field.is_empty() && !quoted {
+                    quoted = true;
+                    in_quotes = true;
+                } else {
+                    field.push(b);
+                }
+            }
+            if in_quotes {
+                // The quoted field goes on: its line break is part of the value.
+                field.extend_from_slice(&line[body.len()..]);
+            }
+            self.buf = line;
+            if !in_quotes {
+                break;
+            }
+            if !self.read_line()? {
+                return Err(self.bad(first_line, "quoted field never closed"));
+            }
+        }
+        fields.push(field);
+        Ok(Some((first_line, fields)))
+    }
+}
+
+/// One CSV record: the line it starts on and its unquoted fields.
+type CsvRecord = (u64, Vec<Vec<u8>>);
+
+fn trim_line_break(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+impl<K: CliKey, R: BufRead> Iterator for CsvEntries<K, R> {
+    type Item = Result<(K, Vec<u8>), omendb::Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = match self.record() {
+            Ok(None) => return None,
+            Err(e) => Err(e),
+            Ok(Some((line, fields))) => self.entry(line, fields),
+        };
+        self.failed = item.is_err();
+        Some(item)
+    }
+}
+
+impl<K: CliKey, R: BufRead> CsvEntries<K, R> {
+    fn entry(&self, line: u64, mut fields: Vec<Vec<u8>>) -> Result<(K, Vec<u8>), omendb::Error> {
+        if fields.len() != 2 {
+            return Err(self.bad(
+                line,
+                &format!(
+                    "expected 2 fields (key,value), found {}; quote a value that holds commas",
+                    fields.len()
+                ),
+            ));
+        }
+        let value = fields.pop().unwrap_or_default();
+        let key_field = fields.pop().unwrap_or_default();
+        let key_text =
+            std::str::from_utf8(&key_field).map_err(|_| self.bad(line, "key is not UTF-8"))?;
+        let key = key_text.trim().parse::<K>().map_err(|_| {
+            self.bad(
+                line,
+                &format!("{key_text:?} is not a valid {} key", K::TYPE_NAME),
+            )
+        })?;
+        if !key.is_valid() {
+            return Err(self.bad(line, "NaN keys are not allowed"));
+        }
+        Ok((key, value))
+    }
+}
+
+/// Keys of a SOSD binary file, read a chunk at a time, each with an empty value.
+struct SosdEntries<K, R> {
+    reader: R,
+    file: String,
+    left: u64,
+    chunk: Vec<K>,
+    at: usize,
+    bar: ProgressBar,
+    failed: bool,
+}
+
+impl<K: CliKey, R: Read> SosdEntries<K, R> {
+    fn new(mut reader: R, file: String, len: u64, bar: ProgressBar) -> CliResult<Self> {
+        let width = K::SOSD_WIDTH as u64;
+        let mut count = [0u8; 8];
         reader
-            .read_exact(chunk)
-            .map_err(|e| bad(format!("reading keys: {e}")))?;
-        for raw in chunk.chunks_exact(width as usize) {
+            .read_exact(&mut count)
+            .map_err(|e| CliError::Input(format!("{file}: reading the count: {e}")))?;
+        let count = u64::from_le_bytes(count);
+        if count.checked_mul(width).and_then(|b| b.checked_add(8)) != Some(len) {
+            return Err(CliError::Input(format!(
+                "{file}: SOSD header says {count} keys of {width} bytes but the file has {len} bytes"
+            )));
+        }
+        bar.inc(8);
+        Ok(Self {
+            reader,
+            file,
+            left: count,
+            chunk: Vec::new(),
+            at: 0,
+            bar,
+            failed: false,
+        })
+    }
+
+    fn refill(&mut self) -> Result<(), omendb::Error> {
+        let width = K::SOSD_WIDTH;
+        let n = self.left.min(65536) as usize;
+        let mut raw = vec![0u8; n * width];
+        self.reader
+            .read_exact(&mut raw)
+            .map_err(|e| omendb::Error::BadInput(format!("{}: reading keys: {e}", self.file)))?;
+        self.chunk.clear();
+        for bytes in raw.chunks_exact(width) {
             let mut bits = [0u8; 8];
-            bits[..raw.len()].copy_from_slice(raw);
+            bits[..bytes.len()].copy_from_slice(bytes);
             let key = K::from_sosd(u64::from_le_bytes(bits));
             if !key.is_valid() {
-                return Err(bad("a key is NaN".into()));
+                return Err(omendb::Error::BadInput(format!(
+                    "{}: a key is NaN",
+                    self.file
+                )));
             }
-            entries.push((key, Vec::new()));
+            self.chunk.push(key);
         }
-        bar.inc(chunk.len() as u64);
-        left -= n as u64;
+        self.bar.inc(raw.len() as u64);
+        self.left -= n as u64;
+        self.at = 0;
+        Ok(())
     }
-    Ok(entries)
+}
+
+impl<K: CliKey, R: Read> Iterator for SosdEntries<K, R> {
+    type Item = Result<(K, [u8; 0]), omendb::Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if self.at == self.chunk.len() {
+            if self.left == 0 {
+                return None;
+            }
+            if let Err(e) = self.refill() {
+                self.failed = true;
+                return Some(Err(e));
+            }
+        }
+        let key = self.chunk[self.at];
+        self.at += 1;
+        Some(Ok((key, [])))
+    }
 }
 
 fn stats<K: CliKey>(path: &Path) -> CliResult<ExitCode> {
     let db = open_existing::<K>(path)?;
-    let s = db.stats();
+    let s = db.stats()?;
     let files: u64 = std::fs::read_dir(path)
         .map(|d| {
             d.filter_map(|e| e.ok()?.metadata().ok())
@@ -400,16 +573,36 @@ fn stats<K: CliKey>(path: &Path) -> CliResult<ExitCode> {
     let mut out = String::new();
     out += &format!("key type\t{}\n", s.key_type);
     out += &format!("entries\t{}\n", s.entries);
-    out += &format!("value bytes\t{}\n", s.value_bytes);
-    out += &format!("freed value bytes\t{}\n", s.free_value_bytes);
-    out += &format!("heap bytes per entry\t{:.1}\n", s.heap_bytes_per_entry());
-    out += &format!("index height\t{}\n", s.index.height);
-    out += &format!("index data nodes\t{}\n", s.index.data_nodes);
+    out += &format!("heap bytes per entry\t{:.2}\n", s.heap_bytes_per_entry());
+    out += &format!("memtables\t{}\n", s.memtables);
+    out += &format!("memtable keys\t{}\n", s.memtable_keys);
+    out += &format!("memtable heap bytes\t{}\n", s.memtable_heap_bytes);
+    out += &format!("runs\t{}\n", s.runs.len());
+    out += &format!("run file bytes\t{}\n", s.run_file_bytes());
+    out += &format!("run heap bytes\t{}\n", s.run_heap_bytes());
+    for r in &s.runs {
+        out += &format!(
+            "run\t{}\tlevel {}\t{} entries\t{} tombstones\t{} bytes\n",
+            r.name, r.level, r.entries, r.tombstones, r.file_bytes
+        );
+    }
     out += &format!("log number\t{}\n", s.log_number);
     out += &format!("log bytes\t{}\n", s.log_bytes);
     out += &format!("next sequence\t{}\n", s.next_seq);
     out += &format!("file bytes\t{files}\n");
+    // Counters start at open, so a fresh `omendb stats` process shows what it wrote itself.
+    match s.write_amplification() {
+        Some(w) => out += &format!("write amplification since open\t{w:.2}\n"),
+        None => out += "write amplification since open\t-\n",
+    }
     emit(&mut io::stdout().lock(), out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compact<K: CliKey>(path: &Path) -> CliResult<ExitCode> {
+    let db = open_existing::<K>(path)?;
+    db.compact()?;
+    db.close()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -423,10 +616,12 @@ fn checkpoint<K: CliKey>(path: &Path) -> CliResult<ExitCode> {
 fn verify(path: &Path) -> CliResult<ExitCode> {
     let report = omendb::verify(path)?;
     let mut out = format!(
-        "ok: {} {} entries ({} in the snapshot, {} log records in {} files)\n",
+        "ok: {} {} entries ({} runs with {} entries in {} blocks, {} log records in {} files)\n",
         report.entries,
         report.key_type,
-        report.snapshot_entries,
+        report.runs,
+        report.run_entries,
+        report.run_blocks,
         report.log_records,
         report.log_files
     );

@@ -34,7 +34,8 @@ pub enum KeyTypeArg {
 /// Input formats for `import`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// `key,value` lines (the value is everything after the first comma).
+    /// `key,value` records (RFC 4180: quote a field holding commas, quotes or line
+    /// breaks; `""` inside quotes is one quote).
     Csv,
     /// SOSD binary: little-endian u64 count, then that many little-endian keys of the
     /// database's key width; each key is stored with an empty value.
@@ -101,8 +102,10 @@ pub enum Command {
     },
     /// Print figures about the database.
     Stats { db: PathBuf },
-    /// Write a snapshot and start a new log.
+    /// Write the memtable out as a run and start a new log.
     Checkpoint { db: PathBuf },
+    /// Merge every run into one, dropping deleted entries.
+    Compact { db: PathBuf },
     /// Check every checksum and invariant; exit 2 naming file and offset on failure.
     Verify { db: PathBuf },
 }

@@ -116,18 +116,31 @@ fn csv_import_is_all_or_nothing() {
     run_ok(&["create", db, "--key-type", "i64"]);
     run_ok(&["put", db, "0", "zero"]);
     let good = dir.path().join("good.csv");
-    std::fs::write(&good, "3,three\r\n-1,minus,one\n\n2,two\n3,THREE\n").unwrap();
+    // Quoted fields are unquoted: commas, doubled quotes and line breaks inside quotes.
+    std::fs::write(
+        &good,
+        "3,three\r\n-1,\"minus,one\"\n\n2,two\n\" 5\",\"say \"\"hi\"\"\"\n6,\"two\nlines\"\n3,THREE\n",
+    )
+    .unwrap();
     let out = run_ok(&["import", db, p(&good)]);
-    assert!(out.contains("holds 4"), "{out}");
+    assert!(out.contains("imported 6"), "{out}");
     assert_eq!(
         run_ok(&["scan", db]),
-        "-1\tminus,one\n0\tzero\n2\ttwo\n3\tTHREE\n"
+        "-1\tminus,one\n0\tzero\n2\ttwo\n3\tTHREE\n5\tsay \"hi\"\n6\ttwo\nlines\n"
     );
-    let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "7,seven\n8 eight\n").unwrap();
-    let msg = run_fail(&["import", db, p(&bad)], 2);
-    assert!(msg.contains(":2:"), "names the line: {msg}");
-    run_fail(&["get", db, "7"], 1);
+    assert!(run_ok(&["stats", db]).contains("entries\t6\n"));
+    for (text, line) in [
+        ("7,seven\n8 eight\n", ":2:"),
+        ("7,seven\n8,a,b\n", ":2:"),
+        ("7,seven\n8,\"open\n\n", ":2:"),
+        ("7,seven\n\n9,\"x\"y\n", ":3:"),
+    ] {
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, text).unwrap();
+        let msg = run_fail(&["import", db, p(&bad)], 2);
+        assert!(msg.contains(line), "names the line: {msg}");
+        run_fail(&["get", db, "7"], 1);
+    }
 }
 
 #[test]
@@ -162,17 +175,19 @@ fn verify_names_file_and_offset_of_corruption() {
     }
     run_ok(&["checkpoint", dbs]);
     run_ok(&["put", dbs, "100", "in the log"]);
-    let snap = db.join("SNAPSHOT");
-    let mut bytes = std::fs::read(&snap).unwrap();
+    // Byte 100 lies in the run's first block, which starts after the 64-byte header.
+    let run = db.join("run-0000000000000001.run");
+    let mut bytes = std::fs::read(&run).unwrap();
     bytes[100] ^= 0x10;
-    std::fs::write(&snap, &bytes).unwrap();
+    std::fs::write(&run, &bytes).unwrap();
     let msg = run_fail(&["verify", dbs], 2);
     assert!(
-        msg.contains("SNAPSHOT") && msg.contains("offset 64"),
+        msg.contains("run-0000000000000001.run") && msg.contains("offset 64"),
         "{msg}"
     );
+    run_ok(&["get", dbs, "100"]);
     let msg = run_fail(&["get", dbs, "1"], 2);
-    assert!(msg.contains("corrupted SNAPSHOT"), "{msg}");
+    assert!(msg.contains("corrupted run-0000000000000001.run"), "{msg}");
 }
 
 #[test]

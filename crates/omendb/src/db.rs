@@ -1,34 +1,41 @@
 //! The public database: [`Db`].
 //!
-//! Concurrency: readers take a read lock on the in-memory [`State`]. A writer queues its
-//! batch on the log controller; the first writer to find the log free becomes the leader,
-//! takes every queued batch, appends them and fsyncs *without* holding the state lock,
-//! then applies them to the state under a short write lock, in log order. Readers
-//! therefore never wait for an fsync and only ever see committed batches, whole.
+//! Layers: recent writes go to the log and then to the active memtable; a memtable that
+//! passes its budget is frozen (a new log and memtable take over) and a background thread
+//! writes it out as a run; another background thread merges runs by the level policy in
+//! `compact.rs`. The manifest, switched atomically, names the live runs and the first log
+//! to replay. Readers take a [`Snapshot`] (an `Arc` of the live memtables and runs and a
+//! sequence number) and read without holding any lock a writer waits on.
 //!
-//! Failure: after any I/O error while writing, the log controller records the failure
-//! and every later write returns [`Error::WritesDisabled`]; reads keep working on the
-//! last committed state. Reopening runs recovery, which decides from the bytes on disk.
+//! Group commit: a writer queues its batch; the first writer to find the log free becomes
+//! the leader, takes every queued batch, appends them and fsyncs *without* holding any
+//! lock readers need, then applies them to the active memtable and publishes the new
+//! visible sequence. Readers therefore never wait for an fsync and only ever see committed
+//! batches, whole.
+//!
+//! Failure: after any I/O error while writing (here or in a background flush or merge),
+//! every later write returns [`Error::WritesDisabled`]; reads keep working on the last
+//! committed state. Reopening runs recovery, which decides from the bytes on disk.
 
-use crate::arena::Arena;
-use crate::batch::{BatchOp, WriteBatch};
+use crate::batch::WriteBatch;
+use crate::compact::{self, Shared};
 use crate::error::{Error, Result};
 use crate::key_type::KeyType;
+use crate::manifest::{write_manifest, Manifest, MANIFEST_NAME, MANIFEST_TMP};
+use crate::memtable::Memtable;
 use crate::options::{Options, SyncMode};
-use crate::recover::{recover, State};
-use crate::snapshot::{write_snapshot, SNAPSHOT_NAME, SNAPSHOT_TMP};
+use crate::recover::recover;
+use crate::snapshot::{SNAPSHOT_NAME, SNAPSHOT_TMP};
 use crate::storage::{FileStorage, LockGuard, Storage};
+use crate::version::Snapshot;
 use crate::wal::format::{batch_encoded_len, LogHeader, MAX_PAYLOAD_LEN};
+use crate::wal::log_name;
 use crate::wal::writer::LogWriter;
-use crate::wal::{log_name, parse_log_name};
-use alex::{AlexMap, Key, TreeStats};
-use std::cmp::Ordering;
-use std::iter::Peekable;
-use std::ops::{Bound, RangeBounds};
+use alex::{Key, TreeStats};
+use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
-use std::sync::{
-    Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
-};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Longest a lone leader waits for the writers of the previous group (group commit).
@@ -63,21 +70,40 @@ impl<K> LogCtl<K> {
     }
 }
 
+/// One run as [`DbStats`] shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunStats {
+    /// File name.
+    pub name: String,
+    /// Level (0: flushed memtables; each deeper level holds one run).
+    pub level: u32,
+    /// Entries, tombstones included.
+    pub entries: u64,
+    /// Tombstones.
+    pub tombstones: u64,
+    /// Bytes of the file.
+    pub file_bytes: u64,
+    /// Heap bytes held for it (fences, block offsets, model, verified-block bits).
+    pub heap_bytes: usize,
+}
+
 /// Figures about an open database.
 #[derive(Clone, Debug)]
 pub struct DbStats {
     /// Key type of the database.
     pub key_type: KeyType,
-    /// Entries.
+    /// Live entries (counted by a scan unless one run holds everything).
     pub entries: usize,
-    /// Bytes of live values.
-    pub value_bytes: u64,
-    /// Bytes of freed values not yet compacted away.
-    pub free_value_bytes: u64,
-    /// Heap bytes of the value arena.
-    pub arena_heap_bytes: usize,
-    /// Index statistics (its heap figure covers keys and 8-byte value handles).
+    /// Memtables: the active one and those frozen and waiting for their flush.
+    pub memtables: usize,
+    /// Keys held in memtables (each key once per memtable).
+    pub memtable_keys: usize,
+    /// Heap bytes of the memtables (index, versions, values).
+    pub memtable_heap_bytes: usize,
+    /// Statistics of the active memtable's index.
     pub index: TreeStats,
+    /// Live runs, newest first.
+    pub runs: Vec<RunStats>,
     /// Number of the open log.
     pub log_number: u64,
     /// Bytes in the open log.
@@ -86,15 +112,42 @@ pub struct DbStats {
     pub next_seq: u64,
     /// Commit mode.
     pub sync: SyncMode,
+    /// Bytes appended to logs since open.
+    pub bytes_logged: u64,
+    /// Bytes of runs written by flushes since open.
+    pub bytes_flushed: u64,
+    /// Bytes of runs written by merges since open.
+    pub bytes_merged: u64,
+    /// Bytes of runs written by imports since open.
+    pub bytes_imported: u64,
 }
 
 impl DbStats {
-    /// Heap bytes per entry: index (keys, handles, slack, nodes) plus value arena.
+    /// Heap bytes held for runs.
+    pub fn run_heap_bytes(&self) -> usize {
+        self.runs.iter().map(|r| r.heap_bytes).sum()
+    }
+
+    /// Bytes of run files.
+    pub fn run_file_bytes(&self) -> u64 {
+        self.runs.iter().map(|r| r.file_bytes).sum()
+    }
+
+    /// Heap bytes per live entry: memtables plus what runs hold in memory.
     pub fn heap_bytes_per_entry(&self) -> f64 {
         if self.entries == 0 {
             return 0.0;
         }
-        (self.index.heap.total() + self.arena_heap_bytes) as f64 / self.entries as f64
+        (self.memtable_heap_bytes + self.run_heap_bytes()) as f64 / self.entries as f64
+    }
+
+    /// Bytes written to disk (logs, flushes, merges) per byte logged, since open;
+    /// `None` before anything was logged.
+    pub fn write_amplification(&self) -> Option<f64> {
+        (self.bytes_logged > 0).then(|| {
+            (self.bytes_logged + self.bytes_flushed + self.bytes_merged) as f64
+                / self.bytes_logged as f64
+        })
     }
 }
 
@@ -102,13 +155,11 @@ impl DbStats {
 /// it between threads with an `Arc`.
 pub struct Db<K: Key> {
     path: PathBuf,
-    storage: Arc<dyn Storage>,
-    key_type: KeyType,
+    shared: Arc<Shared<K>>,
     sync: SyncMode,
-    auto_checkpoint: Option<u64>,
-    state: RwLock<State<K>>,
     log: Mutex<LogCtl<K>>,
     log_turn: Condvar,
+    workers: Vec<JoinHandle<()>>,
     _lock: LockGuard,
 }
 
@@ -116,58 +167,9 @@ impl<K: Key> std::fmt::Debug for Db<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
             .field("path", &self.path)
-            .field("key_type", &self.key_type)
+            .field("key_type", &self.shared.key_type)
             .field("sync", &self.sync)
             .finish_non_exhaustive()
-    }
-}
-
-fn check_key<K: Key>(key: K) -> Result<K> {
-    if key.is_valid() {
-        Ok(key)
-    } else {
-        Err(Error::InvalidKey(format!(
-            "{key:?} (NaN keys are not allowed)"
-        )))
-    }
-}
-
-fn check_bound<K: Key>(bound: Bound<&K>) -> Result<Bound<K>> {
-    Ok(match bound {
-        Bound::Included(k) => Bound::Included(check_key(*k)?),
-        Bound::Excluded(k) => Bound::Excluded(check_key(*k)?),
-        Bound::Unbounded => Bound::Unbounded,
-    })
-}
-
-/// Merges two strictly ascending runs; on equal keys the entry of `newer` wins.
-struct Merge<'v, K: Key, A: Iterator<Item = (K, &'v [u8])>, B: Iterator<Item = (K, &'v [u8])>> {
-    older: Peekable<A>,
-    newer: Peekable<B>,
-}
-
-impl<'v, K: Key, A, B> Iterator for Merge<'v, K, A, B>
-where
-    A: Iterator<Item = (K, &'v [u8])>,
-    B: Iterator<Item = (K, &'v [u8])>,
-{
-    type Item = (K, &'v [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let order = match (self.older.peek(), self.newer.peek()) {
-            (None, None) => return None,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(a), Some(b)) => a.0.to_ordered().cmp(&b.0.to_ordered()),
-        };
-        match order {
-            Ordering::Less => self.older.next(),
-            Ordering::Greater => self.newer.next(),
-            Ordering::Equal => {
-                self.older.next();
-                self.newer.next()
-            }
-        }
     }
 }
 
@@ -183,7 +185,10 @@ impl<K: Key> Db<K> {
         let storage: Arc<dyn Storage> = match &options.storage {
             Some(s) => Arc::clone(s),
             None => {
-                if !options.create_if_missing && !path.join(SNAPSHOT_NAME).exists() {
+                if !options.create_if_missing
+                    && !path.join(MANIFEST_NAME).exists()
+                    && !path.join(SNAPSHOT_NAME).exists()
+                {
                     return Err(Error::NotFound(path));
                 }
                 let fs = FileStorage::new(&path, options.create_if_missing)
@@ -195,28 +200,28 @@ impl<K: Key> Db<K> {
             .try_lock(LOCK_NAME)
             .map_err(|e| Error::io(LOCK_NAME, e))?
             .ok_or_else(|| Error::Locked(path.clone()))?;
-        let exists = storage
-            .exists(SNAPSHOT_NAME)
-            .map_err(|e| Error::io(SNAPSHOT_NAME, e))?;
+        let exists_file = |name: &str| storage.exists(name).map_err(|e| Error::io(name, e));
         let key_type = KeyType::of::<K>();
-        let (state, writer) = if exists {
+        if !exists_file(MANIFEST_NAME)? && exists_file(SNAPSHOT_NAME)? {
+            crate::migrate::snapshot_to_run::<K>(&*storage)?;
+        }
+        let (shared, writer) = if exists_file(MANIFEST_NAME)? {
             if options.error_if_exists {
                 return Err(Error::AlreadyExists(path));
             }
-            Self::recover_for_writing(&*storage)?
+            Self::recover_for_writing(storage, &options)?
         } else {
             if !options.create_if_missing {
                 return Err(Error::NotFound(path));
             }
-            Self::create_files(&*storage, key_type)?
+            Self::create_files(storage, key_type, &options)?
         };
+        let shared = Arc::new(shared);
+        let workers = compact::start_workers(&shared)?;
         Ok(Self {
             path,
-            storage,
-            key_type,
+            shared,
             sync: options.sync,
-            auto_checkpoint: options.auto_checkpoint_log_bytes,
-            state: RwLock::new(state),
             log: Mutex::new(LogCtl {
                 writer: Some(writer),
                 queue: Vec::new(),
@@ -227,67 +232,78 @@ impl<K: Key> Db<K> {
                 failure: None,
             }),
             log_turn: Condvar::new(),
+            workers,
             _lock: lock,
         })
     }
 
-    /// A new database: log 1 first, then the empty snapshot naming it (the snapshot's
+    /// A new database: log 1 first, then the empty manifest naming it (the manifest's
     /// rename is the moment the database exists).
-    fn create_files(storage: &dyn Storage, key_type: KeyType) -> Result<(State<K>, LogWriter)> {
+    fn create_files(
+        storage: Arc<dyn Storage>,
+        key_type: KeyType,
+        options: &Options,
+    ) -> Result<(Shared<K>, LogWriter)> {
         let header = LogHeader {
             key_type,
             log_number: 1,
             start_seq: 0,
         };
-        let writer = LogWriter::create(storage, header)?;
-        write_snapshot::<K>(storage, key_type, 0, 1, std::iter::empty())?;
-        Ok((State::default(), writer))
+        let writer = LogWriter::create(&*storage, header)?;
+        let manifest = Manifest {
+            key_type,
+            next_seq: 0,
+            log_number: 1,
+            next_file: 1,
+            runs: Vec::new(),
+        };
+        write_manifest(&*storage, &manifest)?;
+        let shared = Shared::new(storage, options, manifest, Vec::new(), Memtable::new(1));
+        Ok((shared, writer))
     }
 
-    /// Recovery, then tidying: stale logs and temp files go, a torn tail is cut off.
-    fn recover_for_writing(storage: &dyn Storage) -> Result<(State<K>, LogWriter)> {
-        let recovered = recover::<K>(storage)?;
-        let mut tidied = false;
-        for n in &recovered.stale_logs {
-            let name = log_name(*n);
-            storage.remove(&name).map_err(|e| Error::io(&name, e))?;
-            tidied = true;
+    /// Recovery, then tidying: stale logs, orphan runs and temp files go, a torn tail is
+    /// cut off.
+    fn recover_for_writing(
+        storage: Arc<dyn Storage>,
+        options: &Options,
+    ) -> Result<(Shared<K>, LogWriter)> {
+        let recovered = recover::<K>(&*storage)?;
+        let mut doomed: Vec<String> = recovered.stale_logs.iter().map(|n| log_name(*n)).collect();
+        doomed.extend(recovered.orphan_runs.iter().cloned());
+        for name in [MANIFEST_TMP, SNAPSHOT_TMP, SNAPSHOT_NAME] {
+            if storage.exists(name).map_err(|e| Error::io(name, e))? {
+                doomed.push(name.to_string());
+            }
         }
-        if storage
-            .exists(SNAPSHOT_TMP)
-            .map_err(|e| Error::io(SNAPSHOT_TMP, e))?
-        {
-            storage
-                .remove(SNAPSHOT_TMP)
-                .map_err(|e| Error::io(SNAPSHOT_TMP, e))?;
-            tidied = true;
+        for name in &doomed {
+            storage.remove(name).map_err(|e| Error::io(name, e))?;
         }
-        if tidied {
+        if !doomed.is_empty() {
             storage.sync_dir().map_err(|e| Error::io("directory", e))?;
         }
         // recover() guarantees at least one log.
         let (number, scan) = recovered.logs.last().ok_or_else(|| {
-            Error::corrupted(log_name(recovered.snapshot.log_number), 0, "missing log")
+            Error::corrupted(log_name(recovered.manifest.log_number), 0, "missing log")
         })?;
         let writer = if scan.header_valid {
-            LogWriter::reopen(storage, *number, scan.valid_len, scan.end_seq)?
+            LogWriter::reopen(&*storage, *number, scan.valid_len, scan.end_seq)?
         } else {
             let header = LogHeader {
                 key_type: KeyType::of::<K>(),
                 log_number: *number,
                 start_seq: scan.end_seq,
             };
-            LogWriter::create(storage, header)?
+            LogWriter::create(&*storage, header)?
         };
-        Ok((recovered.state, writer))
-    }
-
-    fn read_state(&self) -> RwLockReadGuard<'_, State<K>> {
-        self.state.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write_state(&self) -> RwLockWriteGuard<'_, State<K>> {
-        self.state.write().unwrap_or_else(PoisonError::into_inner)
+        let shared = Shared::new(
+            storage,
+            options,
+            recovered.manifest,
+            recovered.runs,
+            recovered.mem,
+        );
+        Ok((shared, writer))
     }
 
     fn lock_log(&self) -> MutexGuard<'_, LogCtl<K>> {
@@ -299,33 +315,30 @@ impl<K: Key> Db<K> {
         &self.path
     }
 
-    /// The value of `key`.
-    pub fn get(&self, key: K) -> Result<Option<Vec<u8>>> {
-        self.get_with(key, <[u8]>::to_vec)
+    /// A consistent read view: every batch committed before this call, none after. It
+    /// holds no lock; writers, flushes and merges go on while it is read.
+    pub fn snapshot(&self) -> Snapshot<K> {
+        self.shared.snapshot()
     }
 
-    /// Calls `f` on the value of `key` without copying it (under the read lock: keep `f`
-    /// short).
+    /// The value of `key`.
+    pub fn get(&self, key: K) -> Result<Option<Vec<u8>>> {
+        self.snapshot().get(key)
+    }
+
+    /// Calls `f` on the value of `key` without copying it.
     pub fn get_with<R>(&self, key: K, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
-        let key = check_key(key)?;
-        let state = self.read_state();
-        Ok(state.index.get(&key).map(|h| f(state.arena.get(*h))))
+        self.snapshot().get_with(key, f)
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: K) -> Result<bool> {
-        let key = check_key(key)?;
-        Ok(self.read_state().index.contains_key(&key))
+        self.snapshot().contains_key(key)
     }
 
     /// Entries with keys in `range`, in key order (a consistent snapshot).
     pub fn range(&self, range: impl RangeBounds<K>) -> Result<Vec<(K, Vec<u8>)>> {
-        let mut out = Vec::new();
-        self.scan(range, |k, v| {
-            out.push((k, v.to_vec()));
-            true
-        })?;
-        Ok(out)
+        self.snapshot().range(range)
     }
 
     /// Every entry in key order.
@@ -334,45 +347,21 @@ impl<K: Key> Db<K> {
     }
 
     /// Calls `f` on each entry with a key in `range`, in key order, until it returns
-    /// false. Runs under the read lock: other readers proceed, but committed writes wait
-    /// to be applied until it returns, so keep `f` short, and never write to this
-    /// database from inside `f` (the write would wait for this read to end: deadlock).
-    pub fn scan(
-        &self,
-        range: impl RangeBounds<K>,
-        mut f: impl FnMut(K, &[u8]) -> bool,
-    ) -> Result<()> {
-        let bounds = (
-            check_bound(range.start_bound())?,
-            check_bound(range.end_bound())?,
-        );
-        if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) =
-            bounds
-        {
-            let both_inclusive = matches!(bounds, (Bound::Included(_), Bound::Included(_)));
-            match a.to_ordered().cmp(&b.to_ordered()) {
-                Ordering::Greater => return Ok(()),
-                Ordering::Equal if !both_inclusive => return Ok(()),
-                _ => {}
-            }
-        }
-        let state = self.read_state();
-        for (k, h) in state.index.range(bounds) {
-            if !f(*k, state.arena.get(*h)) {
-                break;
-            }
-        }
-        Ok(())
+    /// false. Reads a snapshot taken when the call starts; no lock is held while `f` runs,
+    /// so `f` may write to this database (its writes are not seen by this scan).
+    pub fn scan(&self, range: impl RangeBounds<K>, f: impl FnMut(K, &[u8]) -> bool) -> Result<()> {
+        self.snapshot().scan(range, f)
     }
 
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.read_state().index.len()
+    /// Number of entries. Counts by a scan of the keys unless a single run holds
+    /// everything: O(entries).
+    pub fn len(&self) -> Result<usize> {
+        self.snapshot().len()
     }
 
     /// True when the database holds no entry.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn is_empty(&self) -> Result<bool> {
+        self.snapshot().is_empty()
     }
 
     /// Sets `key` to `value`. Returns once durable (per [`SyncMode`]).
@@ -441,11 +430,9 @@ impl<K: Key> Db<K> {
             ctl.queue_first = group_end;
             drop(ctl);
             let result = self.commit_group(&mut writer, &group);
-            let checkpoint = match (&result, self.auto_checkpoint) {
-                (Ok(()), Some(limit)) if writer.len() >= limit => {
-                    Some(self.checkpoint_owned(&mut writer))
-                }
-                _ => None,
+            let after = match &result {
+                Ok(()) => self.shared.after_commit(&mut writer),
+                Err(_) => Ok(()),
             };
             ctl = self.lock_log();
             ctl.writer = Some(writer);
@@ -453,7 +440,7 @@ impl<K: Key> Db<K> {
                 Ok(()) => ctl.done = group_end,
                 Err(e) => ctl.fail(group_first, e),
             }
-            if let Some(Err(e)) = &checkpoint {
+            if let Err(e) = &after {
                 ctl.fail(group_end, e);
             }
             self.log_turn.notify_all();
@@ -463,8 +450,11 @@ impl<K: Key> Db<K> {
     }
 
     /// Appends `group` as one or more records (each batch whole in one record), syncs,
-    /// then applies it to the state.
+    /// then applies it to the active memtable and makes it visible.
     fn commit_group(&self, writer: &mut LogWriter, group: &[WriteBatch<K>]) -> Result<()> {
+        self.shared.check_background()?;
+        let first_seq = writer.next_seq();
+        let before = writer.len();
         let mut start = 0;
         while start < group.len() {
             let mut size = 4usize;
@@ -483,15 +473,8 @@ impl<K: Key> Db<K> {
         if self.sync == SyncMode::Always {
             writer.sync()?;
         }
-        let mut state = self.write_state();
-        for batch in group {
-            for op in &batch.ops {
-                match op {
-                    BatchOp::Put(k, v) => state.put(*k, v),
-                    BatchOp::Delete(k) => state.delete(*k),
-                }
-            }
-        }
+        self.shared.count_logged(writer.len() - before);
+        self.shared.apply(first_seq, group);
         Ok(())
     }
 
@@ -531,151 +514,54 @@ impl<K: Key> Db<K> {
         self.release_log(writer, result)
     }
 
-    /// Writes a snapshot of the current contents and starts a new, empty log.
+    /// Writes the memtables out as runs and waits for it: afterwards the log holds
+    /// nothing older than this call and opening replays nothing.
     pub fn checkpoint(&self) -> Result<()> {
         let mut writer = self.acquire_log()?;
-        let result = self.checkpoint_owned(&mut writer);
+        let result = self.shared.checkpoint_owned(&mut writer);
         self.release_log(writer, result)
     }
 
-    /// Checkpoint steps, with the log owned by the caller (no commit can run):
-    /// sync the old log, create the next log, install the snapshot naming it, delete the
-    /// old logs, compact the arena if it is holey.
-    fn checkpoint_owned(&self, writer: &mut LogWriter) -> Result<()> {
-        writer.sync()?;
-        let next = self.next_log(writer)?;
-        {
-            let state = self.read_state();
-            let entries = state.index.iter().map(|(k, h)| (*k, state.arena.get(*h)));
-            write_snapshot(
-                &*self.storage,
-                self.key_type,
-                next.next_seq(),
-                next.log_number(),
-                entries,
-            )?;
-        }
-        *writer = next;
-        self.remove_logs_before(writer.log_number())?;
-        self.compact_if_holey();
-        Ok(())
+    /// Merges every run into one (tombstones dropped) and waits for it.
+    pub fn compact(&self) -> Result<()> {
+        self.checkpoint()?;
+        self.shared.compact_all()
     }
 
-    fn next_log(&self, writer: &LogWriter) -> Result<LogWriter> {
-        let header = LogHeader {
-            key_type: self.key_type,
-            log_number: writer.log_number() + 1,
-            start_seq: writer.next_seq(),
-        };
-        LogWriter::create(&*self.storage, header)
-    }
-
-    fn remove_logs_before(&self, first_kept: u64) -> Result<()> {
-        let names = self.storage.list().map_err(|e| Error::io("directory", e))?;
-        for name in names {
-            if parse_log_name(&name).is_some_and(|n| n < first_kept) {
-                self.storage
-                    .remove(&name)
-                    .map_err(|e| Error::io(&name, e))?;
-            }
-        }
-        self.storage
-            .sync_dir()
-            .map_err(|e| Error::io("directory", e))
-    }
-
-    /// Rebuilds the arena when freed bytes pass a quarter of it. Runs with the log owned,
-    /// so the index cannot change between the copy and the swap.
-    fn compact_if_holey(&self) {
-        let (fresh, handles) = {
-            let state = self.read_state();
-            if !state.arena.wants_compaction() {
-                return;
-            }
-            state.arena.compacted(state.index.values().copied())
-        };
-        let mut state = self.write_state();
-        let State { index, arena } = &mut *state;
-        for (slot, handle) in index.values_mut().zip(handles) {
-            *slot = handle;
-        }
-        *arena = fresh;
-    }
-
-    /// Adds `entries` all-or-nothing: they (overriding existing keys, later duplicates
-    /// winning) and the current contents are written as a new snapshot, installed by one
-    /// atomic rename, and the index is rebuilt by bulk load. Returns the entry count
-    /// afterwards.
+    /// Adds `entries` all-or-nothing, overriding existing keys (later duplicates win).
+    /// Streams: sorted input is written straight into one run; unsorted input is sorted
+    /// in chunks of a bounded size, each written as a run; one manifest switch then makes
+    /// all of them live at once. Returns the number of entries read.
     ///
     /// Values are anything byte-like (`Vec<u8>`, `&[u8]`, `[u8; 8]`), so a caller that
-    /// has them in another buffer pays no allocation per entry. Input already in key order
-    /// costs one pass to confirm it.
+    /// has them in another buffer pays no allocation per entry.
     pub fn import<V: AsRef<[u8]>>(
         &self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Result<usize> {
-        let mut entries: Vec<(K, V)> = entries.into_iter().collect();
-        let mut batch_check = WriteBatch::new();
-        for (k, v) in &entries {
-            check_key(*k)?;
-            if v.as_ref().len() > crate::batch::MAX_VALUE_LEN {
-                batch_check.put(*k, v);
-                batch_check.validate()?;
-            }
-        }
-        entries.sort_by_key(|(k, _)| k.to_ordered());
-        // Keep the last of each run of equal keys (the sort is stable): `dedup_by` drops
-        // the later element, so move its value into the kept one first.
-        entries.dedup_by(|later, kept| {
-            let same = later.0.to_ordered() == kept.0.to_ordered();
-            if same {
-                std::mem::swap(&mut later.1, &mut kept.1);
-            }
-            same
-        });
-        let mut writer = self.acquire_log()?;
-        let result = self.import_owned(&mut writer, &entries);
-        self.release_log(writer, result)
+        self.try_import(entries.into_iter().map(Ok))
     }
 
-    fn import_owned<V: AsRef<[u8]>>(
+    /// [`Db::import`] from a source that can fail (a file being parsed): the first
+    /// error aborts the import, and nothing of it becomes visible.
+    pub fn try_import<V: AsRef<[u8]>>(
         &self,
-        writer: &mut LogWriter,
-        imported: &[(K, V)],
+        entries: impl IntoIterator<Item = Result<(K, V)>>,
     ) -> Result<usize> {
-        writer.sync()?;
-        let next = self.next_log(writer)?;
-        let (index, arena) = {
-            let state = self.read_state();
-            let merged = || Merge {
-                older: state
-                    .index
-                    .iter()
-                    .map(|(k, h)| (*k, state.arena.get(*h)))
-                    .peekable(),
-                newer: imported.iter().map(|(k, v)| (*k, v.as_ref())).peekable(),
-            };
-            write_snapshot(
-                &*self.storage,
-                self.key_type,
-                next.next_seq(),
-                next.log_number(),
-                merged(),
-            )?;
-            let mut arena = Arena::new();
-            let pairs: Vec<_> = merged().map(|(k, v)| (k, arena.alloc(v))).collect();
-            let index = AlexMap::bulk_load(pairs).map_err(|e| Error::Invariant(e.to_string()))?;
-            (index, arena)
-        };
-        let len = index.len();
-        *self.write_state() = State { index, arena };
-        *writer = next;
-        self.remove_logs_before(writer.log_number())?;
-        Ok(len)
+        let mut writer = self.acquire_log()?;
+        let result = self.shared.import_owned(&mut writer, entries.into_iter());
+        // A failed read of the source is the caller's error, not a storage failure.
+        match result {
+            Err(e @ (Error::InvalidKey(_) | Error::TooLarge(_) | Error::BadInput(_))) => {
+                self.release_log(writer, Ok(()))?;
+                Err(e)
+            }
+            other => self.release_log(writer, other),
+        }
     }
 
     /// Figures about the database.
-    pub fn stats(&self) -> DbStats {
+    pub fn stats(&self) -> Result<DbStats> {
         let (log_number, log_bytes, next_seq) = {
             let mut ctl = self.lock_log();
             loop {
@@ -688,19 +574,8 @@ impl<K: Key> Db<K> {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
-        let state = self.read_state();
-        DbStats {
-            key_type: self.key_type,
-            entries: state.index.len(),
-            value_bytes: state.arena.live_bytes(),
-            free_value_bytes: state.arena.free_bytes(),
-            arena_heap_bytes: state.arena.heap_bytes(),
-            index: state.index.stats(),
-            log_number,
-            log_bytes,
-            next_seq,
-            sync: self.sync,
-        }
+        self.shared
+            .stats(self.sync, log_number, log_bytes, next_seq)
     }
 
     /// Flushes and closes the database, releasing its lock.
@@ -711,6 +586,11 @@ impl<K: Key> Db<K> {
 
 impl<K: Key> Drop for Db<K> {
     fn drop(&mut self) {
+        self.shared.shut_down();
+        for worker in self.workers.drain(..) {
+            // A worker that panicked has already recorded nothing more to do.
+            let _ = worker.join();
+        }
         if self.sync == SyncMode::Relaxed {
             let mut ctl = self.lock_log();
             if let Some(writer) = ctl.writer.as_mut() {

@@ -49,6 +49,9 @@ pub enum Error {
     /// A key that the index cannot hold (NaN).
     #[error("invalid key: {0}")]
     InvalidKey(String),
+    /// Input to an import that cannot be read as entries (the message says where).
+    #[error("bad input: {0}")]
+    BadInput(String),
     /// A value or batch larger than the format allows.
     #[error("too large: {0}")]
     TooLarge(String),

@@ -71,6 +71,20 @@ impl KeyType {
     }
 }
 
+impl KeyType {
+    /// Whether `image` is the ordered image of a valid key of this type.
+    pub fn image_is_valid(self, image: u64) -> bool {
+        match self {
+            KeyType::U64 => key_from_disk::<u64>(image).is_some(),
+            KeyType::I64 => key_from_disk::<i64>(image).is_some(),
+            KeyType::U32 => key_from_disk::<u32>(image).is_some(),
+            KeyType::I32 => key_from_disk::<i32>(image).is_some(),
+            KeyType::F64 => key_from_disk::<f64>(image).is_some(),
+            KeyType::F32 => key_from_disk::<f32>(image).is_some(),
+        }
+    }
+}
+
 impl std::fmt::Display for KeyType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

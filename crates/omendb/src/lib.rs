@@ -13,16 +13,24 @@
 
 mod arena;
 mod batch;
+mod compact;
 mod db;
 mod error;
 pub mod fuzz;
 mod key_type;
+#[allow(missing_docs)]
+pub mod manifest;
+mod memtable;
+mod migrate;
 mod options;
 mod recover;
+#[allow(missing_docs)]
+pub mod run;
 #[allow(missing_docs)]
 pub mod snapshot;
 pub mod storage;
 mod verify;
+mod version;
 #[allow(missing_docs)]
 pub mod wal;
 

@@ -25,9 +25,13 @@ pub struct Options {
     pub error_if_exists: bool,
     /// Durability of each commit (default [`SyncMode::Always`]).
     pub sync: SyncMode,
-    /// Checkpoint automatically once the log passes this many bytes (default 64 MiB;
-    /// `None` checkpoints only when asked).
+    /// Freeze the active memtable (start a new log and write the memtable out as a run in
+    /// the background) once the writes it holds pass this many bytes (default 64 MiB;
+    /// `None`: only [`crate::Db::checkpoint`] writes memtables out).
     pub auto_checkpoint_log_bytes: Option<u64>,
+    /// Bytes level 1 may hold before it is merged into level 2; each deeper level may hold
+    /// eight times more (default 256 MiB).
+    pub level_base_bytes: u64,
     /// Storage backend; `None` uses the file system at the given path. Tests pass a
     /// [`crate::storage::MemStorage`] here to inject faults.
     pub storage: Option<Arc<dyn Storage>>,
@@ -40,6 +44,7 @@ impl Default for Options {
             error_if_exists: false,
             sync: SyncMode::Always,
             auto_checkpoint_log_bytes: Some(64 << 20),
+            level_base_bytes: 256 << 20,
             storage: None,
         }
     }

@@ -36,7 +36,7 @@ fn writes_survive_reopen_with_and_without_checkpoint() {
     let db = Db::<u64>::open(dir.path()).unwrap();
     let all: BTreeMap<u64, Vec<u8>> = db.iter().unwrap().into_iter().collect();
     assert_eq!(all, model);
-    assert_eq!(db.len(), model.len());
+    assert_eq!(db.len().unwrap(), model.len());
     assert_eq!(db.get(3).unwrap().as_deref(), Some(&b"after"[..]));
     let got = db.range(10..20).unwrap();
     let want: Vec<_> = model.range(10..20).map(|(k, v)| (*k, v.clone())).collect();
@@ -66,7 +66,7 @@ fn batches_apply_whole_and_later_ops_win() {
     assert_eq!(db.iter().unwrap().first().map(|e| e.0), Some(i32::MIN));
     drop(db);
     let db = Db::<i32>::open(dir.path()).unwrap();
-    assert_eq!(db.len(), 2);
+    assert_eq!(db.len().unwrap(), 2);
     assert_eq!(db.get(3).unwrap(), Some(b"c".to_vec()));
 }
 
@@ -80,7 +80,7 @@ fn nan_keys_and_wrong_key_types_are_typed_errors() {
         assert!(matches!(db.range(f64::NAN..), Err(Error::InvalidKey(_))));
         db.put(-0.0, b"neg zero").unwrap();
         db.put(f64::INFINITY, b"inf").unwrap();
-        assert_eq!(db.len(), 2);
+        assert_eq!(db.len().unwrap(), 2);
     }
     let err = Db::<u64>::open(dir.path()).unwrap_err();
     assert!(
@@ -148,7 +148,7 @@ fn relaxed_mode_keeps_writes_after_flush_and_close() {
         db.close().unwrap();
     }
     let db = Db::<u32>::open_with(dir.path(), opts).unwrap();
-    assert_eq!(db.len(), 1001);
+    assert_eq!(db.len().unwrap(), 1001);
     assert_eq!(db.get(999).unwrap(), Some(999u32.to_le_bytes().to_vec()));
 }
 
@@ -175,12 +175,13 @@ fn import_merges_all_at_once_and_later_duplicates_win() {
     assert_eq!(db.get(2).unwrap(), Some(b"y".to_vec()));
     assert!(matches!(
         db.import(vec![(4, vec![]), (u64::MAX, vec![1])]),
-        Ok(7)
+        Ok(2)
     ));
+    assert_eq!(db.len().unwrap(), 7);
 }
 
 #[test]
-fn checkpoint_compacts_overwritten_values_and_keeps_contents() {
+fn checkpoint_writes_the_memtable_out_and_keeps_contents() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::<u64>::open_with(dir.path(), no_auto()).unwrap();
     for round in 0..4u8 {
@@ -190,12 +191,17 @@ fn checkpoint_compacts_overwritten_values_and_keeps_contents() {
         }
         db.write(batch).unwrap();
     }
-    let before = db.stats();
-    assert_eq!(before.free_value_bytes, 3 * 2000 * 100);
+    let before = db.stats().unwrap();
+    assert_eq!(before.memtable_keys, 2000);
+    assert!(before.runs.is_empty());
     db.checkpoint().unwrap();
-    let after = db.stats();
-    assert_eq!(after.free_value_bytes, 0);
-    assert_eq!(after.value_bytes, 2000 * 100);
+    let after = db.stats().unwrap();
+    assert_eq!(after.memtable_keys, 0);
+    assert_eq!(after.runs.len(), 1);
+    assert_eq!(
+        after.runs[0].entries, 2000,
+        "only the newest version is written"
+    );
     assert_eq!(db.get(1999).unwrap(), Some(vec![3u8; 100]));
     let big = vec![7u8; omendb::LARGE_VALUE * 2];
     db.put(1, &big).unwrap();
@@ -212,6 +218,10 @@ fn checkpoint_compacts_overwritten_values_and_keeps_contents() {
     let report = omendb::verify(dir.path()).unwrap();
     assert_eq!(report.entries, 2000);
     assert_eq!(report.torn_tail, None);
+    assert_eq!(
+        report.log_records, 0,
+        "a checkpoint leaves nothing to replay"
+    );
 }
 
 #[test]
@@ -226,7 +236,7 @@ fn auto_checkpoint_rotates_the_log() {
     for k in 0..3000u64 {
         db.put(k, [1u8; 40]).unwrap();
     }
-    let stats = db.stats();
+    let stats = db.stats().unwrap();
     assert!(
         stats.log_number > 3,
         "log rotated {} times",
@@ -235,7 +245,8 @@ fn auto_checkpoint_rotates_the_log() {
     assert!(stats.log_bytes < 64 << 10);
     drop(db);
     let db = Db::<u64>::open(dir.path()).unwrap();
-    assert_eq!(db.len(), 3000);
+    assert_eq!(db.len().unwrap(), 3000);
+    db.checkpoint().unwrap();
     let logs = std::fs::read_dir(dir.path()).unwrap().filter(|e| {
         e.as_ref()
             .unwrap()
@@ -246,7 +257,8 @@ fn auto_checkpoint_rotates_the_log() {
     assert_eq!(logs.count(), 1, "old logs are deleted");
 }
 
-/// Heap bytes per entry for 8-byte and 100-byte values (printed; run with --nocapture).
+/// Heap bytes per entry held for data in runs, for 8-byte and 100-byte values (printed;
+/// run with --nocapture).
 #[test]
 fn heap_bytes_per_entry_figures() {
     let n = 200_000u64;
@@ -263,17 +275,14 @@ fn heap_bytes_per_entry_figures() {
         let entries: Vec<(u64, Vec<u8>)> =
             (0..n).map(|k| (k * 3, vec![k as u8; value_len])).collect();
         db.import(entries).unwrap();
-        let stats = db.stats();
+        let stats = db.stats().unwrap();
         let per_entry = stats.heap_bytes_per_entry();
-        let arena_per_entry = stats.arena_heap_bytes as f64 / n as f64;
         println!(
-            "value {value_len:>3} B: {per_entry:.1} heap B/entry (index {:.1}, arena {arena_per_entry:.1}) over {n} entries",
-            stats.index.heap.total() as f64 / n as f64
+            "value {value_len:>3} B: {per_entry:.2} heap B/entry over {n} entries in {} runs ({} file bytes)",
+            stats.runs.len(),
+            stats.run_file_bytes()
         );
-        // The arena adds the value bytes plus at most a few percent (chunk tails).
-        assert!(
-            arena_per_entry < value_len as f64 * 1.1 + 8.0,
-            "{arena_per_entry}"
-        );
+        // Runs keep fences, offsets and the model in memory: far below 2 bytes per entry.
+        assert!(per_entry < 2.0, "{per_entry}");
     }
 }

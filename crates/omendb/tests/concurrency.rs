@@ -101,7 +101,7 @@ fn readers_see_only_whole_committed_batches() {
     let reads: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
     let final_state = db.iter().unwrap();
     check_groups(&final_state, &mut vec![0; GROUPS as usize]);
-    let stats = db.stats();
+    let stats = db.stats().unwrap();
     drop(db);
     let report = omendb::verify(dir.path()).unwrap();
     println!(

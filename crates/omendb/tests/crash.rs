@@ -125,7 +125,7 @@ fn crash_rounds(rounds: u64, threads: u64, base_seed: u64) -> u64 {
             omendb::verify(dir.path()).unwrap_or_else(|e| panic!("round {round}: verify: {e}"));
         let db = Db::<u64>::open_with(dir.path(), child_options())
             .unwrap_or_else(|e| panic!("round {round}: reopen: {e}"));
-        assert_eq!(report.entries, db.len());
+        assert_eq!(report.entries, db.len().unwrap());
         for (t, model) in models.iter_mut().enumerate() {
             let t64 = t as u64;
             let mut after_acked = model.clone();
@@ -147,7 +147,7 @@ fn crash_rounds(rounds: u64, threads: u64, base_seed: u64) -> u64 {
             *model = got;
         }
         assert_eq!(
-            db.len(),
+            db.len().unwrap(),
             models.iter().map(Model::len).sum::<usize>(),
             "no stray keys"
         );

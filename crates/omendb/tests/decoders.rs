@@ -1,15 +1,23 @@
-//! The log and snapshot decoders on arbitrary and mutated bytes: they return a value or a
+//! The log, snapshot, run and manifest decoders on arbitrary and mutated bytes: they return a value or a
 //! typed error, never panic. These are also the fuzz targets' bodies (`omendb::fuzz`).
 
-use omendb::fuzz::{decode_snapshot, decode_wal};
+use omendb::fuzz::{decode_manifest, decode_run, decode_snapshot, decode_wal};
 use omendb::storage::{MemStorage, Storage};
 use omendb::wal::format::{LogHeader, RecordHeader};
 use omendb::{Db, Error, KeyType, Options};
 use proptest::prelude::*;
 use std::sync::Arc;
 
-/// A valid log and snapshot of a u64 database.
-fn valid_files() -> (Vec<u8>, Vec<u8>) {
+/// Valid files of a u64 database: the newest log, a snapshot of the first engine's format
+/// holding the same entries as the run, the run, and the manifest.
+struct Files {
+    log: Vec<u8>,
+    snap: Vec<u8>,
+    run: Vec<u8>,
+    manifest: Vec<u8>,
+}
+
+fn valid_files() -> Files {
     let mem = MemStorage::new();
     let opts = Options {
         storage: Some(Arc::new(mem.clone()) as Arc<dyn Storage>),
@@ -21,17 +29,30 @@ fn valid_files() -> (Vec<u8>, Vec<u8>) {
         db.put(k * 3, vec![k as u8; (k % 9) as usize]).unwrap();
     }
     db.checkpoint().unwrap();
+    let contents = db.iter().unwrap();
     for k in 0..10u64 {
         db.put(k, b"log").unwrap();
         db.delete(k * 3 + 1).unwrap();
     }
     drop(db);
-    let log = mem
-        .names()
-        .into_iter()
-        .find(|n| n.starts_with("log-"))
-        .unwrap();
-    (mem.file(&log).unwrap(), mem.file("SNAPSHOT").unwrap())
+    let names = mem.names();
+    let log = names.iter().find(|n| n.starts_with("log-")).unwrap();
+    let run = names.iter().find(|n| n.starts_with("run-")).unwrap();
+    let old = MemStorage::new();
+    omendb::snapshot::write_snapshot(
+        &old,
+        KeyType::U64,
+        0,
+        1,
+        contents.iter().map(|(k, v)| (*k, v.as_slice())),
+    )
+    .unwrap();
+    Files {
+        log: mem.file(log).unwrap(),
+        snap: old.file("SNAPSHOT").unwrap(),
+        run: mem.file(run).unwrap(),
+        manifest: mem.file("MANIFEST").unwrap(),
+    }
 }
 
 fn is_typed(e: &Error) -> bool {
@@ -43,20 +64,37 @@ fn is_typed(e: &Error) -> bool {
 
 #[test]
 fn valid_files_decode() {
-    let (log, snap) = valid_files();
-    assert_eq!(decode_wal(&log).unwrap(), 20);
-    assert_eq!(decode_snapshot(&snap).unwrap(), 40);
+    let f = valid_files();
+    assert_eq!(decode_wal(&f.log).unwrap(), 20);
+    assert_eq!(decode_snapshot(&f.snap).unwrap(), 40);
+    assert_eq!(decode_run(&f.run).unwrap(), 40);
+    assert_eq!(decode_manifest(&f.manifest).unwrap(), 1);
 }
 
 #[test]
-fn every_truncation_of_the_snapshot_is_corrupted_and_of_the_log_a_prefix() {
-    let (log, snap) = valid_files();
-    for len in 0..snap.len() {
-        let err = decode_snapshot(&snap[..len]).unwrap_err();
-        assert!(
-            matches!(err, Error::Corrupted { .. }),
-            "cut at {len}: {err}"
-        );
+fn every_truncation_of_snapshot_run_and_manifest_is_corrupted_and_of_the_log_a_prefix() {
+    let Files {
+        log,
+        snap,
+        run,
+        manifest,
+    } = valid_files();
+    for (what, file, decode) in [
+        (
+            "snapshot",
+            &snap,
+            decode_snapshot as fn(&[u8]) -> omendb::Result<u64>,
+        ),
+        ("run", &run, decode_run),
+        ("manifest", &manifest, decode_manifest),
+    ] {
+        for len in 0..file.len() {
+            let err = decode(&file[..len]).unwrap_err();
+            assert!(
+                matches!(err, Error::Corrupted { .. }),
+                "{what} cut at {len}: {err}"
+            );
+        }
     }
     let mut previous = 0;
     for len in 0..=log.len() {
@@ -97,6 +135,12 @@ proptest! {
         if let Err(e) = decode_snapshot(&bytes) {
             prop_assert!(is_typed(&e), "{e}");
         }
+        if let Err(e) = decode_run(&bytes) {
+            prop_assert!(is_typed(&e), "{e}");
+        }
+        if let Err(e) = decode_manifest(&bytes) {
+            prop_assert!(is_typed(&e), "{e}");
+        }
     }
 
     #[test]
@@ -112,19 +156,25 @@ proptest! {
         edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         cut in any::<usize>(),
     ) {
-        let (mut log, mut snap) = valid_files();
+        let Files { mut log, mut snap, mut run, mut manifest } = valid_files();
         for (at, byte) in &edits {
-            let i = at % log.len();
-            log[i] = *byte;
-            let j = at % snap.len();
-            snap[j] = *byte;
+            for file in [&mut log, &mut snap, &mut run, &mut manifest] {
+                let i = at % file.len();
+                file[i] = *byte;
+            }
         }
         log.truncate(log.len() - cut % 64);
         if let Err(e) = decode_wal(&log) {
             prop_assert!(is_typed(&e), "{e}");
         }
-        if let Err(e) = decode_snapshot(&snap) {
-            prop_assert!(is_typed(&e), "{e}");
+        for (file, decode) in [
+            (&snap, decode_snapshot as fn(&[u8]) -> omendb::Result<u64>),
+            (&run, decode_run),
+            (&manifest, decode_manifest),
+        ] {
+            if let Err(e) = decode(file) {
+                prop_assert!(is_typed(&e), "{e}");
+            }
         }
     }
 }

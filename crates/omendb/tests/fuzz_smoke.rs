@@ -100,8 +100,16 @@ impl Rng {
     }
 }
 
-/// The newest log and the snapshot of a database built by `fill`.
-fn db_files<K: omendb::Key>(fill: impl FnOnce(&Db<K>)) -> (Vec<u8>, Vec<u8>) {
+/// The files of a database built by `fill`: its newest log, a snapshot in the first
+/// engine's format of its contents, its runs and its manifest.
+struct DbFiles {
+    log: Vec<u8>,
+    snap: Vec<u8>,
+    runs: Vec<Vec<u8>>,
+    manifest: Vec<u8>,
+}
+
+fn db_files<K: omendb::Key>(fill: impl FnOnce(&Db<K>)) -> DbFiles {
     let mem = MemStorage::new();
     let opts = Options {
         storage: Some(Arc::new(mem.clone()) as Arc<dyn Storage>),
@@ -110,22 +118,38 @@ fn db_files<K: omendb::Key>(fill: impl FnOnce(&Db<K>)) -> (Vec<u8>, Vec<u8>) {
     };
     let db = Db::<K>::open_with("mem", opts).unwrap();
     fill(&db);
+    let contents = db.iter().unwrap();
     drop(db);
-    let log = mem
-        .names()
-        .into_iter()
+    let names = mem.names();
+    let log = names
+        .iter()
         .filter(|n| n.starts_with("log-"))
         .max()
         .expect("a log file");
-    (
-        mem.file(&log).unwrap(),
-        mem.file("SNAPSHOT").expect("a snapshot"),
+    let old = MemStorage::new();
+    omendb::snapshot::write_snapshot(
+        &old,
+        KeyType::of::<K>(),
+        0,
+        1,
+        contents.iter().map(|(k, v)| (*k, v.as_slice())),
     )
+    .unwrap();
+    DbFiles {
+        log: mem.file(log).unwrap(),
+        snap: old.file("SNAPSHOT").expect("a snapshot"),
+        runs: names
+            .iter()
+            .filter(|n| n.starts_with("run-"))
+            .map(|n| mem.file(n).unwrap())
+            .collect(),
+        manifest: mem.file("MANIFEST").expect("a manifest"),
+    }
 }
 
 /// Real files: small and multi-block snapshots, logs of single operations and of batches,
 /// and the files of an i64 database (a key type mismatch for the u64 decoders).
-fn valid_files() -> Vec<(Vec<u8>, Vec<u8>)> {
+fn valid_files() -> Vec<DbFiles> {
     let small = db_files::<u64>(|db| {
         for k in 0..40u64 {
             db.put(k * 3, vec![k as u8; (k % 9) as usize]).unwrap();
@@ -394,11 +418,47 @@ fn snapshot_fields(snap: &[u8]) -> Vec<usize> {
     fields
 }
 
+/// Offsets of a manifest's header fields, where a mutation is most likely to matter.
+fn manifest_fields() -> Vec<usize> {
+    use omendb::manifest::{
+        MANIFEST_HEADER_LEN, MH_LOG_NUMBER, MH_NEXT_FILE, MH_NEXT_SEQ, MH_RUN_COUNT,
+    };
+    vec![
+        MH_NEXT_SEQ,
+        MH_LOG_NUMBER,
+        MH_NEXT_FILE,
+        MH_RUN_COUNT,
+        MANIFEST_HEADER_LEN,
+    ]
+}
+
+/// Offsets of a run's header fields and of its index section.
+fn run_fields(run: &[u8]) -> Vec<usize> {
+    use omendb::run::format::{
+        RH_BLOCK_COUNT, RH_DATA_LEN, RH_ENTRY_COUNT, RH_INDEX_LEN, RH_TOMBSTONES, RUN_HEADER_LEN,
+    };
+    let mut fields = vec![
+        RH_ENTRY_COUNT,
+        RH_BLOCK_COUNT,
+        RH_DATA_LEN,
+        RH_INDEX_LEN,
+        RH_TOMBSTONES,
+        RUN_HEADER_LEN,
+        RUN_HEADER_LEN + 8,
+    ];
+    let data_len = u64::from_le_bytes(run[RH_DATA_LEN..RH_DATA_LEN + 8].try_into().unwrap());
+    let index_at = RUN_HEADER_LEN + data_len as usize;
+    fields.extend((index_at..run.len().saturating_sub(8)).step_by(8));
+    fields
+}
+
 /// Runs the `target` check on `bytes`; on a panic, saves the input for
 /// `cargo fuzz run <target> <file>` and fails naming the file.
 fn check(target: &str, bytes: &[u8]) {
     let outcome = std::panic::catch_unwind(|| match target {
         "wal_decode" => decode_checks::check_wal(bytes),
+        "run_decode" => decode_checks::check_run(bytes),
+        "manifest_decode" => decode_checks::check_manifest(bytes),
         _ => decode_checks::check_snapshot(bytes),
     });
     if let Err(panic) = outcome {
@@ -421,6 +481,14 @@ fn check_wal(bytes: &[u8]) {
 
 fn check_snapshot(bytes: &[u8]) {
     check("snapshot_decode", bytes);
+}
+
+fn check_run(bytes: &[u8]) {
+    check("run_decode", bytes);
+}
+
+fn check_manifest(bytes: &[u8]) {
+    check("manifest_decode", bytes);
 }
 
 /// A name for a failing input.
@@ -449,9 +517,13 @@ fn fuzz_files(kind: &str, target: &str) -> Vec<PathBuf> {
 
 #[test]
 fn valid_files_decode_through_the_checks() {
-    for (log, snap) in valid_files() {
-        check_wal(&log);
-        check_snapshot(&snap);
+    for f in valid_files() {
+        check_wal(&f.log);
+        check_snapshot(&f.snap);
+        check_manifest(&f.manifest);
+        for run in &f.runs {
+            check_run(run);
+        }
     }
 }
 
@@ -467,6 +539,8 @@ fn random_bytes_never_panic() {
         let bytes = rng.bytes(len);
         check_wal(&bytes);
         check_snapshot(&bytes);
+        check_run(&bytes);
+        check_manifest(&bytes);
     }
 }
 
@@ -491,10 +565,24 @@ fn mutated_database_files_never_panic() {
     let files = valid_files();
     let mut rng = Rng::new(3);
     for i in 0..CASES {
-        let (log, snap) = &files[i as usize % files.len()];
-        let (other_log, other_snap) = &files[rng.index(files.len())];
-        check_wal(&mutate(&mut rng, log, other_log, &log_fields(log)));
-        check_snapshot(&mutate(&mut rng, snap, other_snap, &snapshot_fields(snap)));
+        let f = &files[i as usize % files.len()];
+        let other = &files[rng.index(files.len())];
+        check_wal(&mutate(&mut rng, &f.log, &other.log, &log_fields(&f.log)));
+        check_snapshot(&mutate(
+            &mut rng,
+            &f.snap,
+            &other.snap,
+            &snapshot_fields(&f.snap),
+        ));
+        check_manifest(&mutate(
+            &mut rng,
+            &f.manifest,
+            &other.manifest,
+            &manifest_fields(),
+        ));
+        if let (Some(run), Some(other_run)) = (f.runs.first(), other.runs.last()) {
+            check_run(&mutate(&mut rng, run, other_run, &run_fields(run)));
+        }
     }
 }
 
@@ -506,6 +594,12 @@ fn corpus_and_regressions_never_panic() {
         }
         for path in fuzz_files(kind, "snapshot_decode") {
             check_snapshot(&std::fs::read(&path).expect("read a fuzz input"));
+        }
+        for path in fuzz_files(kind, "run_decode") {
+            check_run(&std::fs::read(&path).expect("read a fuzz input"));
+        }
+        for path in fuzz_files(kind, "manifest_decode") {
+            check_manifest(&std::fs::read(&path).expect("read a fuzz input"));
         }
     }
 }

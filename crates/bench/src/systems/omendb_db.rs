@@ -181,7 +181,7 @@ impl System for OmendbSystem {
     }
 
     fn key_count(&mut self) -> Result<usize, BenchError> {
-        Ok(self.db()?.len())
+        Ok(self.db()?.len()?)
     }
 
     fn external_memory(&self) -> ExternalMemory {
@@ -189,10 +189,6 @@ impl System for OmendbSystem {
             sqlite_memory_bytes: None,
             file_bytes: dir_bytes(&self.dir),
         }
-    }
-
-    fn tree_stats(&self) -> Option<alex::TreeStats> {
-        self.db.as_ref().map(|db| db.stats().index)
     }
 
     fn clear(&mut self) -> Result<(), BenchError> {

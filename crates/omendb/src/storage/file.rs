@@ -1,9 +1,11 @@
 //! The real backend: files in one directory of the operating system's file system.
 
-use super::{LockGuard, Storage, StorageFile};
+use super::{LockGuard, RandomRead, Storage, StorageFile};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Files under one directory.
 #[derive(Debug, Clone)]
@@ -80,7 +82,30 @@ impl StorageFile for OsFile {
     }
 }
 
+/// A file read with `pread`, through the operating system's page cache.
+#[derive(Debug)]
+struct OsRandom {
+    file: File,
+    len: u64,
+}
+
+impl RandomRead for OsRandom {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.file.read_exact_at(buf, offset)
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
 impl Storage for FileStorage {
+    fn open_random(&self, name: &str) -> io::Result<Arc<dyn RandomRead>> {
+        let file = File::open(self.path(name)?)?;
+        let len = file.metadata()?.len();
+        Ok(Arc::new(OsRandom { file, len }))
+    }
+
     fn create(&self, name: &str) -> io::Result<Box<dyn StorageFile>> {
         let file = OpenOptions::new()
             .read(true)

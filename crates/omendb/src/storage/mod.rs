@@ -19,6 +19,7 @@ pub use mem::{CrashMode, MemStorage};
 use std::any::Any;
 use std::fmt::Debug;
 use std::io::{self, Read};
+use std::sync::Arc;
 
 /// An open file, positioned for appends at its end.
 pub trait StorageFile: Send + Debug {
@@ -38,6 +39,39 @@ pub trait StorageFile: Send + Debug {
     }
 }
 
+/// A file opened for reads at any offset, shared between threads. Run files are read this
+/// way: they never change once written.
+pub trait RandomRead: Send + Sync + Debug {
+    /// Fills `buf` with the bytes at `offset`; an error when the file ends before.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// The length of the file when it was opened.
+    fn len(&self) -> u64;
+    /// True when the file is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A file's bytes held in memory, read at any offset.
+#[derive(Debug)]
+pub struct BytesFile(pub Vec<u8>);
+
+impl RandomRead for BytesFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let src = start
+            .checked_add(buf.len())
+            .and_then(|end| self.0.get(start..end))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end"))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
 /// A held lock; dropping it releases the lock.
 pub type LockGuard = Box<dyn Any + Send + Sync>;
 
@@ -49,6 +83,11 @@ pub trait Storage: Send + Sync + Debug {
     fn open(&self, name: &str) -> io::Result<Box<dyn StorageFile>>;
     /// Opens an existing `name` for sequential reading; returns the reader and the length.
     fn open_read(&self, name: &str) -> io::Result<(Box<dyn Read + Send>, u64)>;
+    /// Opens an existing `name` for reads at any offset. The default reads the whole file
+    /// into memory, which suits in-memory backends.
+    fn open_random(&self, name: &str) -> io::Result<Arc<dyn RandomRead>> {
+        Ok(Arc::new(BytesFile(read_all_from(self, name)?)))
+    }
     /// Whether `name` exists.
     fn exists(&self, name: &str) -> io::Result<bool>;
     /// Names of all files in the directory.
@@ -66,6 +105,10 @@ pub trait Storage: Send + Sync + Debug {
 
 /// Reads the whole of `name` into memory (used for small files and by tests).
 pub fn read_all(storage: &dyn Storage, name: &str) -> io::Result<Vec<u8>> {
+    read_all_from(storage, name)
+}
+
+fn read_all_from<S: Storage + ?Sized>(storage: &S, name: &str) -> io::Result<Vec<u8>> {
     let (mut reader, len) = storage.open_read(name)?;
     let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(1 << 26));
     reader.read_to_end(&mut out)?;
