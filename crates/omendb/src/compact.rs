@@ -40,8 +40,6 @@ pub const L0_STALL_RUNS: usize = 16;
 pub const MAX_FROZEN: usize = 2;
 /// Growth factor between levels.
 pub const LEVEL_RATIO: u64 = 8;
-/// Bytes an import sorts in memory before writing them as a run.
-pub const IMPORT_CHUNK_BYTES: usize = 256 << 20;
 /// Entries a merge writes between checks for shutdown.
 const SHUTDOWN_CHECK: u64 = 4096;
 
@@ -93,6 +91,7 @@ pub(crate) struct Shared<K: Key> {
     pub key_type: KeyType,
     freeze_bytes: Option<u64>,
     level_base_bytes: u64,
+    import_chunk_bytes: usize,
     current: RwLock<Current<K>>,
     files: Mutex<Files>,
     /// Held by whoever runs a merge: one merge at a time.
@@ -139,6 +138,7 @@ impl<K: Key> Shared<K> {
             storage,
             freeze_bytes,
             level_base_bytes: options.level_base_bytes.max(1),
+            import_chunk_bytes: options.import_chunk_bytes.max(1),
             current: RwLock::new(Current {
                 version: Arc::new(Version {
                     mems: vec![Arc::new(mem)],
@@ -601,7 +601,7 @@ impl<K: Key> Shared<K> {
             }
             chunk_bytes += value.len() + 48;
             chunk.push((image, value.to_vec()));
-            if chunk_bytes >= IMPORT_CHUNK_BYTES {
+            if chunk_bytes >= self.import_chunk_bytes {
                 self.write_chunk(&mut chunk, written)?;
                 chunk_bytes = 0;
             }

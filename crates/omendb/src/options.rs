@@ -32,6 +32,9 @@ pub struct Options {
     /// Bytes level 1 may hold before it is merged into level 2; each deeper level may hold
     /// eight times more (default 256 MiB).
     pub level_base_bytes: u64,
+    /// Bytes of unsorted input an import sorts in memory before writing them as a run
+    /// (default 256 MiB); sorted input streams straight into one run whatever its size.
+    pub import_chunk_bytes: usize,
     /// Storage backend; `None` uses the file system at the given path. Tests pass a
     /// [`crate::storage::MemStorage`] here to inject faults.
     pub storage: Option<Arc<dyn Storage>>,
@@ -45,6 +48,7 @@ impl Default for Options {
             sync: SyncMode::Always,
             auto_checkpoint_log_bytes: Some(64 << 20),
             level_base_bytes: 256 << 20,
+            import_chunk_bytes: 256 << 20,
             storage: None,
         }
     }

@@ -23,9 +23,12 @@ const DIR_VAR: &str = "OMENDB_CRASH_DIR";
 const SEED_VAR: &str = "OMENDB_CRASH_SEED";
 const THREADS_VAR: &str = "OMENDB_CRASH_THREADS";
 
+/// Small memtables and levels, so kills land during flushes, merges and manifest
+/// switches as well as during commits.
 fn child_options() -> Options {
     Options {
-        auto_checkpoint_log_bytes: Some(32 << 10),
+        auto_checkpoint_log_bytes: Some(16 << 10),
+        level_base_bytes: 32 << 10,
         ..Options::default()
     }
 }
@@ -168,10 +171,10 @@ fn sigkill_during_concurrent_writes_a_few_rounds() {
 }
 
 #[test]
-#[ignore = "long: hundreds of SIGKILL rounds (run with --ignored)"]
+#[ignore = "long: a thousand SIGKILL rounds (run with --ignored)"]
 fn sigkill_during_writes_many_rounds() {
-    let acked = crash_rounds(300, 1, 2);
-    println!("300 rounds, 1 writer: {acked} acknowledged ops checked");
-    let acked = crash_rounds(200, 4, 4);
-    println!("200 rounds, 4 writers: {acked} acknowledged ops checked");
+    let acked = crash_rounds(600, 1, 2);
+    println!("600 rounds, 1 writer: {acked} acknowledged ops checked");
+    let acked = crash_rounds(400, 4, 4);
+    println!("400 rounds, 4 writers: {acked} acknowledged ops checked");
 }

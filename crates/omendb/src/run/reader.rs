@@ -5,8 +5,8 @@
 //! remembers that it passed.
 
 use super::format::{
-    get_u32, get_u64, BlockView, RunHeader, BLOCK_CRC_LEN, INDEX_FIXED_LEN, RUN_HEADER_LEN,
-    SEGMENT_LEN,
+    get_u32, get_u64, BlockView, RunHeader, BLOCK_CRC_LEN, BLOCK_ENTRY_LEN, INDEX_FIXED_LEN,
+    RUN_HEADER_LEN, SEGMENT_LEN,
 };
 use super::pla::{Pla, Segment};
 use super::writer::run_name;
@@ -35,6 +35,8 @@ pub struct Run {
     fences: Vec<u64>,
     /// Block `b` spans `offsets[b]..offsets[b + 1]` of the data (from byte 64).
     offsets: Vec<u64>,
+    /// Entries in each block.
+    counts: Vec<u32>,
     model: Pla,
     min_key: u64,
     max_key: u64,
@@ -100,18 +102,30 @@ impl Run {
         if fences.windows(2).any(|w| w[0] >= w[1]) {
             return Err(corrupt(index_at, "fence keys not ascending"));
         }
-        let min_block = (super::format::BLOCK_HEADER_LEN
-            + super::format::BLOCK_ENTRY_LEN
-            + BLOCK_CRC_LEN) as u64;
-        if offsets[0] != 0
-            || offsets[blocks] != header.data_len
-            || offsets
-                .windows(2)
-                .any(|w| w[1] < w[0].saturating_add(min_block))
-        {
+        let counts_at = blocks * 16 + 8;
+        let counts: Vec<u32> = (0..blocks)
+            .map(|b| get_u32(body, counts_at + b * 4).unwrap_or(0))
+            .collect();
+        if offsets[0] != 0 || offsets[blocks] != header.data_len {
             return Err(corrupt(index_at, "block offsets do not tile the data"));
         }
-        let fixed = blocks * 16 + 8;
+        for (b, (w, &n)) in offsets.windows(2).zip(&counts).enumerate() {
+            // Each block holds its entries and its checksum at least.
+            let least = u64::from(n) * BLOCK_ENTRY_LEN as u64 + BLOCK_CRC_LEN as u64;
+            if n == 0 || w[1] < w[0] || w[1] - w[0] < least {
+                return Err(corrupt(
+                    index_at + (counts_at + b * 4) as u64,
+                    "block length disagrees with its entry count",
+                ));
+            }
+        }
+        if counts.iter().map(|&n| u64::from(n)).sum::<u64>() != header.entry_count {
+            return Err(corrupt(
+                index_at,
+                "block entry counts disagree with the header",
+            ));
+        }
+        let fixed = blocks * 20 + 8;
         let seg_count = get_u32(body, fixed).unwrap_or(0) as usize;
         let epsilon = get_u32(body, fixed + 4).unwrap_or(0);
         let min_key = at(fixed + 8);
@@ -153,6 +167,7 @@ impl Run {
             header,
             fences,
             offsets,
+            counts,
             model: Pla { segments, epsilon },
             min_key,
             max_key,
@@ -193,6 +208,7 @@ impl Run {
     pub fn heap_bytes(&self) -> usize {
         self.fences.capacity() * 8
             + self.offsets.capacity() * 8
+            + self.counts.capacity() * 4
             + self.model.segments.capacity() * std::mem::size_of::<Segment>()
             + self.verified.capacity() * 8
             + std::mem::size_of::<Self>()
@@ -215,32 +231,53 @@ impl Run {
         Some(b)
     }
 
-    /// Reads block `b` into `buf` and checks it the first time.
-    pub fn read_block(&self, b: usize, buf: &mut Vec<u8>) -> Result<()> {
+    /// Calls `f` on block `b`'s bytes: read in place when the file is mapped or in
+    /// memory, else copied into `buf`. The block is checked the first time.
+    pub fn with_block<R>(
+        &self,
+        b: usize,
+        buf: &mut Vec<u8>,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
         let start = self.offsets[b];
         let len = (self.offsets[b + 1] - start) as usize;
-        buf.resize(len, 0);
         let at = RUN_HEADER_LEN as u64 + start;
-        self.file
-            .read_at(at, buf)
-            .map_err(|e| Error::io(&self.name, e))?;
-        // Cheap on every read: the counts must fit the length, so a view's accessors stay
-        // in bounds even if the bytes changed after they were verified.
-        let n = get_u32(buf, 0).unwrap_or(0) as usize;
-        let values = get_u32(buf, 4).unwrap_or(0) as usize;
-        if len < super::format::BLOCK_HEADER_LEN
-            || n == 0
-            || super::format::block_len(n, values) != len
-        {
-            return Err(Error::corrupted(
-                &self.name,
-                at,
-                "block counts disagree with its length",
-            ));
+        let bytes: &[u8] = match self.file.as_bytes() {
+            // The offsets tile the data inside the file's length (checked on open).
+            Some(all) => &all[at as usize..at as usize + len],
+            None => {
+                buf.resize(len, 0);
+                self.file
+                    .read_at(at, buf)
+                    .map_err(|e| Error::io(&self.name, e))?;
+                buf
+            }
+        };
+        self.check_block(b, bytes, at)?;
+        Ok(f(bytes))
+    }
+
+    /// Copies block `b` into `buf` (checked the first time).
+    pub fn read_block(&self, b: usize, buf: &mut Vec<u8>) -> Result<()> {
+        let mut tmp = std::mem::take(buf);
+        let copied = self.with_block(b, &mut tmp, |bytes| bytes.to_vec());
+        match copied {
+            Ok(bytes) if self.file.as_bytes().is_some() => *buf = bytes,
+            Ok(_) => *buf = tmp,
+            Err(e) => return Err(e),
         }
+        Ok(())
+    }
+
+    /// Entries in block `b`.
+    pub fn block_entries(&self, b: usize) -> usize {
+        self.counts[b] as usize
+    }
+
+    fn check_block(&self, b: usize, bytes: &[u8], at: u64) -> Result<()> {
         let bit = 1u64 << (b % 64);
         if self.verified[b / 64].load(Ordering::Relaxed) & bit == 0 {
-            self.verify_block(b, buf, at)?;
+            self.verify_block(b, bytes, at)?;
             self.verified[b / 64].fetch_or(bit, Ordering::Relaxed);
         }
         Ok(())
@@ -251,7 +288,8 @@ impl Run {
         if get_u32(buf, len - BLOCK_CRC_LEN) != Some(crc32c::crc32c(&buf[..len - BLOCK_CRC_LEN])) {
             return Err(Error::corrupted(&self.name, at, "block checksum mismatch"));
         }
-        let view = BlockView::parse(buf).map_err(|r| Error::corrupted(&self.name, at, r))?;
+        let view = BlockView::parse(buf, self.block_entries(b))
+            .map_err(|r| Error::corrupted(&self.name, at, r))?;
         if let Some(i) =
             (0..view.len()).find(|&i| !self.header.key_type.image_is_valid(view.key(i)))
         {
@@ -284,7 +322,7 @@ impl Run {
             // Checked afresh even if this process read the block before.
             self.verified[b / 64].fetch_and(!(1u64 << (b % 64)), Ordering::Relaxed);
             self.read_block(b, &mut buf)?;
-            let view = BlockView::parse_trusted(&buf);
+            let view = BlockView::new(&buf, self.block_entries(b));
             entries += view.len() as u64;
             tombstones += (0..view.len()).filter(|&i| view.value(i).is_none()).count() as u64;
         }
@@ -308,16 +346,24 @@ impl Run {
         let Some(b) = self.block_for(key) else {
             return Ok(None);
         };
-        self.read_block(b, buf)?;
-        let view = BlockView::parse_trusted(buf);
-        let i = view.lower_bound(key);
-        if i == view.len() || view.key(i) != key {
-            return Ok(None);
-        }
-        Ok(Some(match view.value(i) {
-            Some(v) => Found::Value(f(v)),
-            None => Found::Deleted,
-        }))
+        // Interpolate between the block's fence and the next: a learned guess inside the
+        // block, corrected by a galloping search.
+        let lo_key = self.fences[b];
+        let hi_key = self.fences.get(b + 1).copied().unwrap_or(self.max_key);
+        let n = self.block_entries(b);
+        self.with_block(b, buf, |bytes| {
+            let view = BlockView::new(bytes, n);
+            let span = u128::from(hi_key - lo_key).max(1);
+            let guess = (u128::from(key - lo_key) * view.len() as u128 / span) as usize;
+            let i = view.lower_bound_from(key, guess);
+            if i == view.len() || view.key(i) != key {
+                return None;
+            }
+            Some(match view.value(i) {
+                Some(v) => Found::Value(f(v)),
+                None => Found::Deleted,
+            })
+        })
     }
 }
 
@@ -351,7 +397,7 @@ impl RunCursor {
         };
         c.load()?;
         if c.len > 0 {
-            c.pos = BlockView::parse_trusted(&c.buf).lower_bound(key);
+            c.pos = c.view().lower_bound(key);
             if c.pos == c.len {
                 c.block += 1;
                 c.load()?;
@@ -365,7 +411,7 @@ impl RunCursor {
         self.len = 0;
         if self.block < self.run.block_count() {
             self.run.read_block(self.block, &mut self.buf)?;
-            self.len = BlockView::parse_trusted(&self.buf).len();
+            self.len = self.run.block_entries(self.block);
         }
         Ok(())
     }
@@ -373,13 +419,18 @@ impl RunCursor {
     /// The current key image, `None` at the end.
     #[inline]
     pub fn key(&self) -> Option<u64> {
-        (self.pos < self.len).then(|| BlockView::parse_trusted(&self.buf).key(self.pos))
+        (self.pos < self.len).then(|| self.view().key(self.pos))
     }
 
     /// The current value (`None` for a tombstone); call only when `key()` is `Some`.
     #[inline]
     pub fn value(&self) -> Option<&[u8]> {
-        BlockView::parse_trusted(&self.buf).value(self.pos)
+        self.view().value(self.pos)
+    }
+
+    #[inline]
+    fn view(&self) -> BlockView<'_> {
+        BlockView::new(&self.buf, self.len)
     }
 
     /// Moves to the next entry.

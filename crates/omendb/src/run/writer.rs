@@ -56,6 +56,7 @@ pub struct RunWriter {
     out: Vec<u8>,
     fences: Vec<u64>,
     offsets: Vec<u64>,
+    counts: Vec<u32>,
     data_len: u64,
     entries: u64,
     tombstones: u64,
@@ -80,6 +81,7 @@ impl RunWriter {
             out: Vec::with_capacity(WRITE_BUFFER + BLOCK_TARGET_BYTES),
             fences: Vec::new(),
             offsets: Vec::new(),
+            counts: Vec::new(),
             data_len: 0,
             entries: 0,
             tombstones: 0,
@@ -134,6 +136,7 @@ impl RunWriter {
             self.block.iter().map(|(k, v)| (*k, v.as_deref())).collect();
         encode_block(&entries, &mut self.out);
         self.fences.push(first);
+        self.counts.push(self.block.len() as u32);
         // `data_len` counts drained bytes; the block starts `start` bytes into the buffer.
         self.offsets.push(self.data_len + start as u64);
         self.block.clear();
@@ -163,13 +166,16 @@ impl RunWriter {
         self.drain()?;
         let model = Pla::fit(&self.fences, TARGET_EPSILON);
         let mut index = Vec::with_capacity(
-            self.fences.len() * 16 + 8 + INDEX_FIXED_LEN + model.segments.len() * 24 + 4,
+            self.fences.len() * 20 + 8 + INDEX_FIXED_LEN + model.segments.len() * 24 + 4,
         );
         for f in &self.fences {
             index.extend_from_slice(&f.to_le_bytes());
         }
         for o in self.offsets.iter().chain(std::iter::once(&self.data_len)) {
             index.extend_from_slice(&o.to_le_bytes());
+        }
+        for c in &self.counts {
+            index.extend_from_slice(&c.to_le_bytes());
         }
         index.extend_from_slice(&(model.segments.len() as u32).to_le_bytes());
         index.extend_from_slice(&model.epsilon.to_le_bytes());

@@ -11,6 +11,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct FileStorage {
     dir: PathBuf,
+    mmap: bool,
 }
 
 impl FileStorage {
@@ -27,7 +28,15 @@ impl FileStorage {
         if !dir.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotFound, "not a directory"));
         }
-        Ok(Self { dir })
+        Ok(Self { dir, mmap: true })
+    }
+
+    /// Whether files opened for random reads are mapped into memory (the default) or read
+    /// with `pread`. Mapped pages a process has touched count in its resident set while the
+    /// kernel keeps them; `pread` copies each block but leaves the resident set to the heap.
+    pub fn with_mmap(mut self, mmap: bool) -> Self {
+        self.mmap = mmap;
+        self
     }
 
     /// The directory this backend is rooted at.
@@ -99,11 +108,50 @@ impl RandomRead for OsRandom {
     }
 }
 
+/// A file mapped read-only into memory; reads go through the page cache without a copy.
+#[derive(Debug)]
+struct MappedFile {
+    map: memmap2::Mmap,
+}
+
+impl RandomRead for MappedFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let src = start
+            .checked_add(buf.len())
+            .and_then(|end| self.map.get(start..end))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end"))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        Some(&self.map)
+    }
+}
+
 impl Storage for FileStorage {
     fn open_random(&self, name: &str) -> io::Result<Arc<dyn RandomRead>> {
         let file = File::open(self.path(name)?)?;
         let len = file.metadata()?.len();
-        Ok(Arc::new(OsRandom { file, len }))
+        if !self.mmap || len == 0 {
+            return Ok(Arc::new(OsRandom { file, len }));
+        }
+        // SAFETY: the map is read-only, and the database only maps files it never changes
+        // again: a run is mapped after it was written in full and synced, and is deleted,
+        // never truncated or rewritten, once no manifest names it (an unlinked file stays
+        // readable while mapped). The directory lock keeps other OmenDB processes from
+        // writing to it; a process that truncates a mapped run behind the lock's back makes
+        // reads of the lost pages fault (SIGBUS), the one hazard of mapping files.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        // Lookups jump around the file: no read-ahead around each touched page.
+        let _ = map.advise(memmap2::Advice::Random);
+        Ok(Arc::new(MappedFile { map }))
     }
 
     fn create(&self, name: &str) -> io::Result<Box<dyn StorageFile>> {

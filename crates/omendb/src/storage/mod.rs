@@ -46,6 +46,11 @@ pub trait RandomRead: Send + Sync + Debug {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
     /// The length of the file when it was opened.
     fn len(&self) -> u64;
+    /// The whole file as one slice, when the backend holds or maps it in memory: readers
+    /// then read in place instead of copying through `read_at`.
+    fn as_bytes(&self) -> Option<&[u8]> {
+        None
+    }
     /// True when the file is empty.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -69,6 +74,10 @@ impl RandomRead for BytesFile {
 
     fn len(&self) -> u64 {
         self.0.len() as u64
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        Some(&self.0)
     }
 }
 
