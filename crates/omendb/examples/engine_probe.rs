@@ -50,4 +50,46 @@ fn main() {
             t.elapsed().as_nanos() as f64 / probes.len() as f64
         );
     }
+    let puts: usize = std::env::args().nth(3).map_or(0, |s| s.parse().unwrap());
+    if puts > 0 {
+        let mut lat = Vec::with_capacity(puts);
+        let mut windows = Vec::new();
+        let start = Instant::now();
+        let mut window_start = Instant::now();
+        let mut in_window = 0u64;
+        for _ in 0..puts {
+            let k = rnd();
+            let t = Instant::now();
+            db.put(k, k.to_le_bytes()).unwrap();
+            let now = Instant::now();
+            lat.push((now - t).as_nanos() as u64);
+            if lat[lat.len() - 1] > 5_000_000 {
+                eprintln!(
+                    "slow put #{} at {:.2}s: {} us (memtables {})",
+                    lat.len(),
+                    start.elapsed().as_secs_f64(),
+                    lat[lat.len() - 1] / 1000,
+                    0
+                );
+            }
+            in_window += 1;
+            if now - window_start >= std::time::Duration::from_millis(100) {
+                windows.push(in_window as f64 / (now - window_start).as_secs_f64());
+                window_start = now;
+                in_window = 0;
+            }
+        }
+        let total = start.elapsed().as_secs_f64();
+        lat.sort_unstable();
+        let q = |f: f64| lat[((lat.len() as f64 * f) as usize).min(lat.len() - 1)];
+        windows.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let s = db.stats().unwrap();
+        println!(
+            "{puts} puts: {:.0}/s; p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns; 100 ms windows: min {:.0}/s, median {:.0}/s; runs {:?}; write amp {:?}",
+            puts as f64 / total, q(0.5), q(0.99), q(0.999), lat[lat.len() - 1],
+            windows[0], windows[windows.len() / 2],
+            s.runs.iter().map(|r| (r.level, r.entries)).collect::<Vec<_>>(),
+            s.write_amplification()
+        );
+    }
 }

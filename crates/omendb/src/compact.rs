@@ -89,6 +89,7 @@ struct Plan {
 pub(crate) struct Shared<K: Key> {
     pub storage: Arc<dyn Storage>,
     pub key_type: KeyType,
+    sync: SyncMode,
     freeze_bytes: Option<u64>,
     level_base_bytes: u64,
     import_chunk_bytes: usize,
@@ -98,6 +99,9 @@ pub(crate) struct Shared<K: Key> {
     merging: Mutex<()>,
     work: Mutex<Work>,
     work_cv: Condvar,
+    /// Level-0 runs in the manifest, kept beside it so writers check the backlog without
+    /// the `files` lock (held across manifest writes).
+    l0_runs: AtomicU64,
     bytes_logged: AtomicU64,
     bytes_flushed: AtomicU64,
     bytes_merged: AtomicU64,
@@ -128,6 +132,7 @@ impl<K: Key> Shared<K> {
         mem: Memtable<K>,
     ) -> Self {
         let visible_seq = mem.end_seq();
+        let l0 = manifest.runs.iter().filter(|r| r.level == 0).count();
         let open = runs
             .iter()
             .map(|r| (r.file_number(), Arc::clone(r)))
@@ -136,6 +141,7 @@ impl<K: Key> Shared<K> {
         Self {
             key_type: manifest.key_type,
             storage,
+            sync: options.sync,
             freeze_bytes,
             level_base_bytes: options.level_base_bytes.max(1),
             import_chunk_bytes: options.import_chunk_bytes.max(1),
@@ -153,6 +159,7 @@ impl<K: Key> Shared<K> {
                 ..Work::default()
             }),
             work_cv: Condvar::new(),
+            l0_runs: AtomicU64::new(l0 as u64),
             bytes_logged: AtomicU64::new(0),
             bytes_flushed: AtomicU64::new(0),
             bytes_merged: AtomicU64::new(0),
@@ -223,18 +230,21 @@ impl<K: Key> Shared<K> {
         self.wait_for_room()
     }
 
-    /// Syncs the log, starts the next one, and puts a new active memtable in front of
-    /// the old, now frozen one. The sync keeps a relaxed database's recovery to a prefix
-    /// of its commits: no later log holds data while an earlier one may lose some.
+    /// Starts the next log and puts a new active memtable in front of the old, now frozen
+    /// one. In relaxed mode the old log is synced first: the next log's header names the
+    /// sequence it starts at, so an old log that lost its tail in a power cut would leave
+    /// a gap, where recovery must find a prefix of the commits. (In [`SyncMode::Always`]
+    /// every commit in it is synced already.)
     fn freeze(&self, writer: &mut LogWriter) -> Result<()> {
-        writer.sync()?;
+        if self.sync == SyncMode::Relaxed {
+            writer.sync()?;
+        }
         let header = LogHeader {
             key_type: self.key_type,
             log_number: writer.log_number() + 1,
             start_seq: writer.next_seq(),
         };
-        let next = LogWriter::create(&*self.storage, header)?;
-        *writer = next;
+        *writer = LogWriter::create(&*self.storage, header)?;
         let mem = Memtable::new(writer.log_number());
         mem.set_end_seq(writer.next_seq());
         {
@@ -252,13 +262,7 @@ impl<K: Key> Shared<K> {
 
     fn backlog(&self) -> (usize, usize) {
         let frozen = self.version().mems.len() - 1;
-        let l0 = lock(&self.files)
-            .manifest
-            .runs
-            .iter()
-            .filter(|r| r.level == 0)
-            .count();
-        (frozen, l0)
+        (frozen, self.l0_runs.load(Ordering::Relaxed) as usize)
     }
 
     /// Waits until `done` holds of (frozen memtables, level-0 runs), or a worker failed.
@@ -308,6 +312,8 @@ impl<K: Key> Shared<K> {
         files: &Files,
         mems: impl FnOnce(&[Arc<Memtable<K>>]) -> Vec<Arc<Memtable<K>>>,
     ) {
+        let l0 = files.manifest.runs.iter().filter(|r| r.level == 0).count();
+        self.l0_runs.store(l0 as u64, Ordering::Relaxed);
         let runs = files.runs();
         let mut c = self.current.write().unwrap_or_else(PoisonError::into_inner);
         let mems = mems(&c.version.mems);

@@ -192,7 +192,8 @@ impl<K: Key> Db<K> {
                     return Err(Error::NotFound(path));
                 }
                 let fs = FileStorage::new(&path, options.create_if_missing)
-                    .map_err(|e| Error::io(path.display().to_string(), e))?;
+                    .map_err(|e| Error::io(path.display().to_string(), e))?
+                    .with_mmap(options.mmap);
                 Arc::new(fs)
             }
         };
@@ -578,8 +579,11 @@ impl<K: Key> Db<K> {
             .stats(self.sync, log_number, log_bytes, next_seq)
     }
 
-    /// Flushes and closes the database, releasing its lock.
+    /// Writes the memtables out as runs (a [`Db::checkpoint`]) and closes the database,
+    /// releasing its lock: the next open replays no log. Dropping a `Db` instead only
+    /// syncs a relaxed log, and the next open replays it.
     pub fn close(self) -> Result<()> {
+        self.checkpoint()?;
         self.flush()
     }
 }

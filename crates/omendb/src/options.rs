@@ -35,6 +35,11 @@ pub struct Options {
     /// Bytes of unsorted input an import sorts in memory before writing them as a run
     /// (default 256 MiB); sorted input streams straight into one run whatever its size.
     pub import_chunk_bytes: usize,
+    /// Read runs through `mmap` (default true) or with `pread` (false). Mapped reads copy
+    /// nothing; pages a process touched count in its resident set while the kernel keeps
+    /// them cached. `pread` leaves the resident set to the heap. Applies to the file
+    /// system backend.
+    pub mmap: bool,
     /// Storage backend; `None` uses the file system at the given path. Tests pass a
     /// [`crate::storage::MemStorage`] here to inject faults.
     pub storage: Option<Arc<dyn Storage>>,
@@ -49,6 +54,7 @@ impl Default for Options {
             auto_checkpoint_log_bytes: Some(64 << 20),
             level_base_bytes: 256 << 20,
             import_chunk_bytes: 256 << 20,
+            mmap: true,
             storage: None,
         }
     }

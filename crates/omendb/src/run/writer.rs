@@ -12,6 +12,10 @@ use crate::storage::{Storage, StorageFile};
 
 /// Bytes gathered before one append to the file.
 const WRITE_BUFFER: usize = 1 << 20;
+/// Bytes appended between syncs while writing. Writing a large run otherwise leaves
+/// hundreds of megabytes dirty, and the kernel then throttles every writer of the
+/// process, the log's included: foreground commits stall for milliseconds.
+const SYNC_EVERY: u64 = 8 << 20;
 
 /// What a finished run holds, as the manifest records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,8 +158,12 @@ impl RunWriter {
         self.file
             .append(&self.out)
             .map_err(|e| Error::io(&self.name, e))?;
+        let before = self.data_len;
         self.data_len += self.out.len() as u64;
         self.out.clear();
+        if before / SYNC_EVERY != self.data_len / SYNC_EVERY {
+            self.file.sync().map_err(|e| Error::io(&self.name, e))?;
+        }
         Ok(())
     }
 
