@@ -1,11 +1,14 @@
 //! OmenDB: an embedded, durable, ordered key-value database on the ALEX learned index.
 //!
 //! Keys are one of the index's numeric [`alex::Key`] types per database; values are byte
-//! strings. Everything lives in memory (the data set must fit in RAM); the disk holds a
-//! write-ahead log and a snapshot. Layers, top to bottom:
-//! - [`Db`] (db.rs): the API, group commit, checkpoint, import;
-//! - recovery (recover.rs): snapshot + log replay into the index;
-//! - [`wal`] and [`snapshot`]: byte formats, readers and writers (docs/design.md);
+//! strings. Log-structured: recent writes in a memtable (an `AlexMap`) and a write-ahead
+//! log, the rest in immutable sorted runs on disk, merged in the background. Layers, top
+//! to bottom:
+//! - [`Db`] (db.rs): the API, group commit; [`Snapshot`] (version.rs): read views;
+//! - the engine (compact.rs): freeze, flush, merge, import, manifest switches;
+//! - memtable.rs: the versioned in-memory level; recover.rs: manifest + runs + log tail;
+//! - [`wal`], [`run`], [`manifest`] and [`snapshot`] (the first engine's, read to convert):
+//!   byte formats, readers and writers (docs/design.md);
 //! - [`storage`]: the backend trait, the file system (runs read through `mmap`) and a
 //!   fault-injecting memory model.
 
@@ -40,11 +43,12 @@ pub mod wal;
 pub use alex::Key;
 pub use arena::{Arena, ValueRef, LARGE_VALUE, SMALL_CHUNK_BYTES};
 pub use batch::{BatchOp, WriteBatch, MAX_VALUE_LEN};
-pub use db::{Db, DbStats, LOCK_NAME};
+pub use db::{Db, DbStats, RunStats, LOCK_NAME};
 pub use error::{Error, Result};
 pub use key_type::KeyType;
 pub use options::{Options, SyncMode};
 pub use verify::{key_type_at, verify, verify_storage, VerifyReport};
+pub use version::Snapshot;
 
 /// Compile-time proof that a database can be shared between threads.
 const _: () = {
