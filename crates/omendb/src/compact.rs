@@ -83,6 +83,8 @@ struct Plan {
     inputs: Vec<u64>,
     level: u32,
     drop_tombstones: bool,
+    /// One run with nothing at the levels it passes: the manifest moves it, no rewrite.
+    trivial_move: bool,
 }
 
 /// State shared by the database handle and its workers.
@@ -404,28 +406,69 @@ impl<K: Key> Shared<K> {
             inputs.extend(at_level(1).map(|r| r.file_number));
             (inputs, 1)
         } else {
-            let over = runs.iter().find(|r| {
-                r.level >= 1
-                    && r.file_len
-                        > self
-                            .level_base_bytes
-                            .saturating_mul(LEVEL_RATIO.saturating_pow(r.level - 1))
-            })?;
-            let mut inputs = vec![over.file_number];
-            inputs.extend(at_level(over.level + 1).map(|r| r.file_number));
-            (inputs, over.level + 1)
+            let over = runs
+                .iter()
+                .find(|r| r.level >= 1 && r.file_len > self.level_limit(r.level))?;
+            if let Some(below) = at_level(over.level + 1) {
+                (vec![over.file_number, below.file_number], over.level + 1)
+            } else {
+                // Nothing directly below: move it down to where it fits, short of the next
+                // run below, without rewriting it.
+                let next = runs
+                    .iter()
+                    .map(|r| r.level)
+                    .filter(|&l| l > over.level)
+                    .min();
+                let mut level = over.level + 1;
+                while over.file_len > self.level_limit(level) && next != Some(level + 1) {
+                    level += 1;
+                }
+                return Some(Plan {
+                    inputs: vec![over.file_number],
+                    level,
+                    drop_tombstones: false,
+                    trivial_move: true,
+                });
+            }
         };
         let drop_tombstones = !runs.iter().any(|r| r.level > level);
         Some(Plan {
             inputs,
             level,
             drop_tombstones,
+            trivial_move: false,
         })
+    }
+
+    /// Bytes level `level >= 1` may hold.
+    fn level_limit(&self, level: u32) -> u64 {
+        self.level_base_bytes
+            .saturating_mul(LEVEL_RATIO.saturating_pow(level.saturating_sub(1)))
+    }
+
+    /// Moves a run to a deeper level in the manifest only.
+    fn move_run(&self, plan: &Plan) -> Result<()> {
+        let mut files = lock(&self.files);
+        let mut m = files.manifest.clone();
+        for r in m.runs.iter_mut() {
+            if plan.inputs.contains(&r.file_number) {
+                r.level = plan.level;
+            }
+        }
+        // Stable: level-0 runs keep their order, newest first.
+        m.runs.sort_by_key(|r| r.level);
+        write_manifest(&*self.storage, &m)?;
+        files.manifest = m;
+        self.publish(&files, <[_]>::to_vec);
+        Ok(())
     }
 
     /// Merges the plan's runs into one run at its level and switches the manifest.
     fn merge(&self, plan: Plan) -> Result<()> {
         let _one = lock(&self.merging);
+        if plan.trivial_move {
+            return self.move_run(&plan);
+        }
         let (inputs, file_number) = {
             let mut files = lock(&self.files);
             let inputs: Option<Vec<Arc<Run>>> = plan
@@ -515,6 +558,7 @@ impl<K: Key> Shared<K> {
                 inputs: runs.iter().map(|r| r.file_number).collect(),
                 level: runs.iter().map(|r| r.level).max().unwrap_or(1).max(1),
                 drop_tombstones: true,
+                trivial_move: false,
             }
         };
         self.merge(plan)
@@ -545,8 +589,16 @@ impl<K: Key> Shared<K> {
             let mut files = lock(&self.files);
             let mut m = files.manifest.clone();
             // Written oldest first; newest first in the manifest. A single run into an
-            // empty database goes straight below level 0.
-            let level = u32::from(m.runs.is_empty() && written.len() == 1);
+            // empty database goes straight to the first level below 0 that fits it.
+            let level = if m.runs.is_empty() && written.len() == 1 {
+                let mut level = 1;
+                while written[0].0.file_len > self.level_limit(level) {
+                    level += 1;
+                }
+                level
+            } else {
+                0
+            };
             for (meta, _) in &written {
                 m.runs.insert(0, entry_of(meta, level));
             }
