@@ -302,6 +302,11 @@ impl<K: Key> Shared<K> {
         self.wait_until(|frozen, _| frozen == 0)
     }
 
+    /// Bytes of writes held in all memtables (what a reopen would replay).
+    pub fn memtable_bytes(&self) -> usize {
+        self.version().mems.iter().map(|m| m.bytes()).sum()
+    }
+
     fn oldest_frozen(&self) -> Option<Arc<Memtable<K>>> {
         let v = self.version();
         (v.mems.len() > 1).then(|| Arc::clone(v.mems.last().expect("two or more")))

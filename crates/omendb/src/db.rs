@@ -44,6 +44,9 @@ const GATHER_PAUSE: Duration = Duration::from_micros(60);
 /// Name of the lock file.
 pub const LOCK_NAME: &str = "LOCK";
 
+/// Writes held in memtables above which [`Db::close`] writes them out as runs.
+pub const CLOSE_CHECKPOINT_BYTES: usize = 1 << 20;
+
 /// Group-commit state, guarded by `Db::log`.
 #[derive(Debug)]
 struct LogCtl<K> {
@@ -579,11 +582,15 @@ impl<K: Key> Db<K> {
             .stats(self.sync, log_number, log_bytes, next_seq)
     }
 
-    /// Writes the memtables out as runs (a [`Db::checkpoint`]) and closes the database,
-    /// releasing its lock: the next open replays no log. Dropping a `Db` instead only
-    /// syncs a relaxed log, and the next open replays it.
+    /// Closes the database, releasing its lock. Memtables holding more than
+    /// [`CLOSE_CHECKPOINT_BYTES`] of writes are written out first (a [`Db::checkpoint`]), so
+    /// the next open replays little log; smaller ones stay in the synced log, so a short
+    /// session (one `omendb put`) leaves no run of its own. Dropping a `Db` instead only
+    /// syncs a relaxed log.
     pub fn close(self) -> Result<()> {
-        self.checkpoint()?;
+        if self.shared.memtable_bytes() > CLOSE_CHECKPOINT_BYTES {
+            self.checkpoint()?;
+        }
         self.flush()
     }
 }

@@ -43,7 +43,7 @@ pub mod wal;
 pub use alex::Key;
 pub use arena::{Arena, ValueRef, LARGE_VALUE, SMALL_CHUNK_BYTES};
 pub use batch::{BatchOp, WriteBatch, MAX_VALUE_LEN};
-pub use db::{Db, DbStats, RunStats, LOCK_NAME};
+pub use db::{Db, DbStats, RunStats, CLOSE_CHECKPOINT_BYTES, LOCK_NAME};
 pub use error::{Error, Result};
 pub use key_type::KeyType;
 pub use options::{Options, SyncMode};
