@@ -39,7 +39,7 @@ const QUICK_SCALE: usize = 100_000;
 #[command(
     name = "omendb-bench",
     version,
-    about = "Benchmarks AlexMap against BTreeMap and SQLite"
+    about = "Benchmarks AlexMap against BTreeMap and SQLite, and OmenDB against SQLite, redb and fjall"
 )]
 struct Cli {
     /// Key counts, comma separated (K, M, G suffixes): e.g. 1M,10M,50M. Default 10M (100K with --quick).
@@ -61,7 +61,8 @@ struct Cli {
     /// Repetitions per figure (median reported). Default 3 (2 with --quick).
     #[arg(long)]
     reps: Option<usize>,
-    /// Repetitions for the SQLite systems (each rebuilds a whole table). Default 1.
+    /// Repetitions for the SQLite systems, redb and fjall (each rebuilds a whole table).
+    /// Default 1.
     #[arg(long, default_value_t = 1)]
     sqlite_reps: usize,
     /// Repetitions of the two builds by random inserts, build-inserts and grow (the slowest

@@ -62,7 +62,7 @@ fn fmt_mib_grouped(bytes: u64) -> String {
     let digits = ((bytes as f64 / MIB).round() as u64).to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -170,6 +170,8 @@ fn short(id: SystemId) -> &'static str {
         SystemId::SqliteDisk => "SQLite file",
         SystemId::SqliteMemIndex => "SQLite mem +INDEX",
         SystemId::Omendb => "OmenDB",
+        SystemId::Redb => "redb",
+        SystemId::Fjall => "fjall",
     }
 }
 
@@ -227,8 +229,8 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
     let c = &ctx.counts;
     let _ = writeln!(
         out,
-        "- Each figure: median of {} repetitions for the in-process maps and {} for SQLite (`--sqlite-reps`; \
-         each rebuilds the table); min and max in the full table. Repetitions run round-robin (every system's \
+        "- Each figure: median of {} repetitions for the in-process maps and OmenDB and {} for SQLite, redb and \
+         fjall (`--sqlite-reps`; each rebuilds the table); min and max in the full table. Repetitions run round-robin (every system's \
          first, then every system's second, each round starting one system later), so a slow spell of the \
          machine falls on all systems. Per repetition: \
          a fresh bulk build, {} untimed warm-up lookups, then {} uniform and {} Zipf lookups, {} absent lookups, \
@@ -257,7 +259,11 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
         "- Every lookup reads the value and folds it into a checksum; the checksums of all systems agree on every \
          workload unless listed under *Checksum mismatches*. Keys and values are u64; SQLite stores keys as i64 \
          (`k ^ 2^63`, order-preserving) and values as 8-byte BLOBs, uses prepared statements and a page cache larger \
-         than the table; its lookups, scans and mutations run in one transaction per batch unless labelled autocommit."
+         than the table; its lookups, scans and mutations run in one transaction per batch unless labelled autocommit. \
+         redb (u64 keys, values as 8-byte byte strings) and fjall (keys as 8 big-endian bytes, so byte order is key \
+         order) get a cache as large as SQLite's and batch alike: one read transaction (fjall: snapshot) per batch of \
+         reads, one write transaction (fjall: atomic write batch) per batch of mutations; OmenDB commits every write \
+         on its own."
     );
     let _ = writeln!(
         out,
@@ -415,8 +421,9 @@ fn sqlite_table(
         out,
         "## Against SQLite at the largest scale\n\nBuild = load (bulk); Index = CREATE INDEX after the load \
          (prototype path only); Total = both. Lookup: uniform existing keys, ns per lookup; *vs SQLite* is \
-         SQLite :memory:'s lookup time over this system's. Memory: Rust heap (allocator) for in-process maps; \
-         `sqlite3_memory_used` for SQLite, with the file (database + WAL) apart.\n"
+         SQLite :memory:'s lookup time over this system's. Memory: Rust heap (allocator) for in-process maps and \
+         the Rust databases (OmenDB, redb, fjall; their caches included); `sqlite3_memory_used` for SQLite, with \
+         the files (SQLite: database + WAL) apart.\n"
     );
     // Largest scale of each key set.
     let mut largest: Vec<(String, String, usize)> = Vec::new();
@@ -574,7 +581,8 @@ fn memory_table(out: &mut String, results: &Results, runs: &[(String, String, us
          buffers included). *+50% inserts*: after the grow (bulk load of two thirds of the keys, then the other \
          third inserted in random order), measured from before its bulk load; it ends with as many keys as the \
          bulk build, so its bytes/key compare with the bulk column directly. SQLite: `sqlite3_memory_used` after \
-         each build and the file (database + WAL). Peak RSS: process-wide VmHWM during this system's run at this key set and scale; RSS before: process \
+         each build. File: the database's files on disk after the bulk build (SQLite: database + WAL; OmenDB and \
+         fjall: their directory; redb: its file). Peak RSS: process-wide VmHWM during this system's run at this key set and scale; RSS before: process \
          RSS when the system started (key arrays and operation lists).\n"
     );
     header(

@@ -79,8 +79,8 @@ impl Watchdog {
 pub struct RunSettings {
     pub watchdog: Watchdog,
     pub reps: usize,
-    /// Repetitions for SQLite systems (their microsecond figures vary little between
-    /// repetitions and each costs a full rebuild of the table).
+    /// Repetitions for the SQLite systems, redb and fjall (their microsecond figures vary
+    /// little between repetitions and each costs a full rebuild of the table).
     pub sqlite_reps: usize,
     /// Repetitions of the two builds by random inserts, `BuildInserts` and `Grow` (the
     /// slowest figures; default 1).
@@ -93,7 +93,7 @@ pub struct RunSettings {
 
 impl RunSettings {
     pub fn reps_for(&self, id: SystemId) -> usize {
-        if id.is_sqlite() {
+        if id.uses_store_reps() {
             self.sqlite_reps.clamp(1, self.reps)
         } else {
             self.reps
@@ -248,12 +248,12 @@ pub struct Results {
 
 /// "10M", "100K", "1.71M".
 pub fn scale_label(n: usize) -> String {
-    if n >= 1_000_000 && n % 1_000_000 == 0 {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
     } else if n >= 1_000_000 {
         let s = format!("{:.2}", n as f64 / 1e6);
         format!("{}M", s.trim_end_matches('0').trim_end_matches('.'))
-    } else if n >= 1000 && n % 1000 == 0 {
+    } else if n >= 1000 && n.is_multiple_of(1000) {
         format!("{}K", n / 1000)
     } else if n >= 1000 {
         let s = format!("{:.1}", n as f64 / 1e3);

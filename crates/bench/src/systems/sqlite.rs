@@ -3,7 +3,7 @@
 //! order-preservingly into i64 so range scans keep key order. Values are 8-byte BLOBs and
 //! every lookup reads the value.
 
-use super::{fold, value_of, ExternalMemory, Phase, System, SystemId, FOLD_NEW};
+use super::{cache_bytes_for, fold, value_of, ExternalMemory, Phase, System, SystemId, FOLD_NEW};
 use crate::error::BenchError;
 use crate::memory::sqlite_memory_used;
 use crate::workload::{Op, TxnMode, Workload};
@@ -77,9 +77,9 @@ impl SqliteSystem {
         self.conn = None;
         self.remove_files()?;
         self.sqlite_baseline = sqlite_memory_used();
-        // A page cache comfortably larger than the table and its index (~64 bytes a row
-        // with B-tree overhead, doubled, plus 64 MiB), in KiB as a negative cache_size.
-        self.cache_kib = (n as u64 * 128 + (64 << 20)) / 1024;
+        // A page cache comfortably larger than the table and its index, in KiB as a
+        // negative cache_size.
+        self.cache_kib = cache_bytes_for(n) / 1024;
         let conn = self.connect()?;
         let ddl = match self.schema {
             SqliteSchema::PrimaryKey => "CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)",
