@@ -91,12 +91,13 @@ struct Cli {
     /// Default 600 (60 with --quick).
     #[arg(long)]
     step_timeout: Option<u64>,
-    /// Directory for the on-disk databases, SQLite's and OmenDB's (default: the system temp
-    /// directory). The durable-commit figures measure this directory's disk.
+    /// Directory for the on-disk databases, SQLite's, OmenDB's, redb's and fjall's (default:
+    /// the system temp directory). The durable-commit figures measure this directory's disk.
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
     /// Single-key durable commits per durable-put figure, split between the writer threads;
-    /// 0 skips the table. Runs when `omendb` or `sqlite-disk` is among the systems.
+    /// 0 skips the table. Runs when `omendb`, `sqlite-disk`, `redb` or `fjall` is among the
+    /// systems.
     /// Default 3000 (200 with --quick).
     #[arg(long)]
     durable_puts: Option<usize>,
@@ -446,10 +447,12 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
         }
     }
 
-    let durable_puts = if systems
-        .iter()
-        .any(|s| matches!(s, SystemId::Omendb | SystemId::SqliteDisk))
-    {
+    let durable_puts = if systems.iter().any(|s| {
+        matches!(
+            s,
+            SystemId::Omendb | SystemId::SqliteDisk | SystemId::Redb | SystemId::Fjall
+        )
+    }) {
         cli.durable_puts
             .unwrap_or(if cli.quick { 200 } else { 3000 })
     } else {
@@ -594,6 +597,7 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
                 puts: durable_puts,
                 threads: durable_threads,
                 reps,
+                store_reps: settings.sqlite_reps,
                 tmp_dir: settings.tmp_dir.clone(),
                 seed: cli.seed,
             },

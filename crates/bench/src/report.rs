@@ -663,8 +663,10 @@ fn durable_table(out: &mut String, results: &Results) {
         out,
         "## Durable commits: single-key puts, each its own commit\n\nDistinct random u64 keys, 8-byte values, \
          into an empty database on disk; the writer threads share one database (SQLite: one connection behind a \
-         mutex, its best multi-writer setup; OmenDB: one `Db`, whose concurrent commits share an fsync). Wall time \
-         per put, median over repetitions; after each run a fresh open must find every put. This disk's \
+         mutex, its best multi-writer setup; OmenDB: one `Db`, whose concurrent commits share an fsync; redb: one \
+         `Database`, which runs one write transaction at a time; fjall: one `Database`, whose commits write and \
+         sync its journal under a lock). Wall time per put, median over repetitions (redb and fjall take \
+         `--sqlite-reps`, as in the other tables); after each run a fresh open must find every put. This disk's \
          `write` + `fdatasync` of 40 bytes takes {} µs (median), the floor of a commit that fsyncs alone.\n",
         results
             .fdatasync_us
@@ -682,6 +684,7 @@ fn durable_table(out: &mut String, results: &Results) {
             "max",
             "Puts/s",
             "vs SQLite FULL",
+            "Reps",
         ]
         .map(String::from),
     );
@@ -709,6 +712,7 @@ fn durable_table(out: &mut String, results: &Results) {
                 format!("{:.1}", r.max / 1e3),
                 format!("{:.0}", r.ops_per_sec),
                 fmt_ratio(full, r.ns_per_op),
+                r.reps.to_string(),
             ],
         );
     }
