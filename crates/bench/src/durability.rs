@@ -349,6 +349,7 @@ pub fn run_durability(
                 sqlite_memory_bytes: None,
                 file_bytes: None,
                 phases: Vec::new(),
+                put_latency: None,
             });
         }
     }

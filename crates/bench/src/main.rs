@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p omendb-bench -- [--scale 1M,10M] [--keyset uniform,lognormal,file]
 //! [--keys PATH] [--systems ...] [--workloads ...] [--reps N] [--ops N] [--seed S]
-//! [--json PATH] [--svg DIR] [--out PATH] [--quick] [--huge-pages]`
+//! [--put-latency-puts N] [--json PATH] [--svg DIR] [--out PATH] [--quick] [--huge-pages]`
 
 #![deny(unsafe_code)]
 
@@ -72,6 +72,10 @@ struct Cli {
     /// Uniform lookups per repetition; the other workloads scale from it. Default 1M (20K with --quick).
     #[arg(long)]
     ops: Option<usize>,
+    /// Most puts of one put-latency run (each takes at most half the loaded keys). Default a
+    /// twentieth of --ops: 50K (1K with --quick).
+    #[arg(long)]
+    put_latency_puts: Option<usize>,
     /// Master seed; every key set and operation list derives from it.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
@@ -396,7 +400,10 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
     let ops = cli
         .ops
         .unwrap_or(if cli.quick { QUICK_OPS } else { DEFAULT_OPS });
-    let counts = OpCounts::from_lookups(ops);
+    let mut counts = OpCounts::from_lookups(ops);
+    if let Some(puts) = cli.put_latency_puts {
+        counts.put_latency = puts.max(1);
+    }
     let mut systems = cli
         .systems
         .clone()

@@ -235,7 +235,8 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
          machine falls on all systems. Per repetition: \
          a fresh bulk build, {} untimed warm-up lookups, then {} uniform and {} Zipf lookups, {} absent lookups, \
          {} autocommit lookups (SQLite), {} range scans of 100 keys, {} inserts, {} read-heavy and {} write-heavy \
-         operations, {} deletes; mutating workloads run last, in that order, on the structure the previous one left; \
+         operations, {} deletes, up to {} single timed puts (put-latency, the databases only; at most half the \
+         keys); mutating workloads run last, in that order, on the structure the previous one left; \
          then, each on a structure of its own, a build by random inserts from empty and the grow (an untimed bulk \
          load of two thirds of the keys, every third key held out, then the held-out third inserted in random \
          order, the inserts timed); {} repetition(s) of each (`--build-inserts-reps`), in-process maps and \
@@ -252,6 +253,7 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
         c.mixed,
         c.mixed,
         c.deletes,
+        c.put_latency,
         ctx.build_inserts_reps
     );
     let _ = writeln!(
@@ -316,6 +318,7 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
     tree_table(&mut out, &results.trees);
     memory_table(&mut out, results, &runs);
     durable_table(&mut out, results);
+    put_latency_table(&mut out, results, &runs);
     full_table(&mut out, results, &runs);
     reference_table(&mut out);
     out
@@ -712,6 +715,80 @@ fn durable_table(out: &mut String, results: &Results) {
                 format!("{:.1}", r.max / 1e3),
                 format!("{:.0}", r.ops_per_sec),
                 fmt_ratio(full, r.ns_per_op),
+                r.reps.to_string(),
+            ],
+        );
+    }
+    out.push('\n');
+}
+
+fn put_latency_table(out: &mut String, results: &Results, runs: &[(String, String, usize)]) {
+    let rows: Vec<&Record> = runs
+        .iter()
+        .flat_map(|(ks, scale, _)| {
+            results.records.iter().filter(move |r| {
+                &r.keyset == ks
+                    && &r.scale == scale
+                    && r.workload == Workload::PutLatency.name()
+                    && r.put_latency.is_some()
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Put latency: single relaxed puts, each timed alone\n\nOne thread puts new keys (absent from the \
+         database, drawn as the insert workloads' are) into the bulk-loaded database after the insert, mixed and \
+         delete workloads, each put its own commit in the system's relaxed setting: OmenDB `put` (its log record \
+         written to the OS, no fsync), SQLite file an autocommit INSERT (WAL, synchronous=NORMAL: fsync only at \
+         WAL checkpoints), redb a write transaction with `Durability::None` (kept in redb's memory, not written to \
+         the OS), fjall `insert` (journal written to the OS, no fsync). What is timed, with `Instant`, is each put \
+         call from just before it to its return, nothing else; percentiles are nearest-rank over the puts. \
+         Puts/s is the puts over the loop's wall time (the timer reads included); a window is each complete \
+         100 ms of the loop from the first put's start (a partial last one left out), counting the puts that \
+         ended in it: the slowest window shows a stall that a mean hides. With several repetitions each figure \
+         is the median of the repetitions'.\n"
+    );
+    header(
+        out,
+        &[
+            "Key set",
+            "Keys",
+            "System",
+            "Puts",
+            "p50 µs",
+            "p99 µs",
+            "p99.9 µs",
+            "max µs",
+            "Puts/s",
+            "Slowest 100 ms window (puts/s)",
+            "Median 100 ms window (puts/s)",
+            "Windows",
+            "Reps",
+        ]
+        .map(String::from),
+    );
+    let us = |ns: f64| format!("{:.1}", ns / 1e3);
+    let rate = |r: Option<f64>| r.map_or("—".into(), |r| format!("{r:.0}"));
+    for r in rows {
+        let Some(p) = r.put_latency else { continue };
+        row(
+            out,
+            &[
+                r.keyset.clone(),
+                r.scale.clone(),
+                r.system.clone(),
+                p.puts.to_string(),
+                us(p.p50_ns),
+                us(p.p99_ns),
+                us(p.p999_ns),
+                us(p.max_ns),
+                format!("{:.0}", p.puts_per_sec),
+                rate(p.min_window_puts_per_sec),
+                rate(p.median_window_puts_per_sec),
+                p.windows.to_string(),
                 r.reps.to_string(),
             ],
         );
