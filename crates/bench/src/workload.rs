@@ -102,7 +102,9 @@ impl Workload {
             }
             Workload::Reopen => {
                 "close, then open from the files until ready to answer (OmenDB loads its snapshot \
-                 and replays its log; SQLite reads pages lazily later); ns per reopen"
+                 and replays its log; SQLite reads pages lazily later; redb writes out its \
+                 non-durable commits at close and reads its table root; fjall fsyncs its journal at \
+                 close and replays it into a memtable); ns per reopen"
             }
             Workload::Grow => {
                 "bulk-load two thirds of the base keys (every third key held out), then insert the \
