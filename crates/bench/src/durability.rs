@@ -1,15 +1,24 @@
 //! Durable commits: single-key puts, each its own commit, from 1, 2 and 8 writer threads,
-//! into OmenDB (fsync per commit with group commit; and relaxed) and into a SQLite file in
-//! WAL mode (`synchronous=FULL`: fsync per commit; `NORMAL`: fsync at WAL checkpoints).
-//! SQLite gets its best multi-writer setup: one connection behind a mutex (no busy-wait
-//! between connections), a prepared statement, autocommit. Every put is of a distinct
-//! random key with an 8-byte value; afterwards the row count must equal the puts.
+//! into OmenDB (fsync per commit with group commit; and relaxed), into a SQLite file in
+//! WAL mode (`synchronous=FULL`: fsync per commit; `NORMAL`: fsync at WAL checkpoints), into
+//! redb (`Durability::Immediate`: one write transaction per put, fsync at its commit) and into
+//! fjall (one `WriteBatch` per put with `PersistMode::SyncData`: the journal fdatasynced at
+//! its commit). SQLite gets its best multi-writer setup: one connection behind a mutex (no
+//! busy-wait between connections), a prepared statement, autocommit; redb's and fjall's
+//! handles are shared by the threads as they are meant to be (redb runs one write transaction
+//! at a time, fjall writes its journal under a lock). Every put is of a distinct random key
+//! with an 8-byte value; afterwards a fresh open must find as many entries as puts.
 
 use crate::error::BenchError;
 use crate::rng::{derive_seed, Rng};
 use crate::runner::{scale_label, Record};
-use crate::systems::{key_to_sql, OmendbSystem};
+use crate::systems::{
+    cache_bytes_for, fjall_key, key_to_sql, open_fjall, redb_err, remove_dir_if_present,
+    remove_file_if_present, OmendbSystem, REDB_TABLE,
+};
+use fjall::PersistMode;
 use omendb::{Db, Options, SyncMode};
+use redb::{Durability, ReadableDatabase, ReadableTableMetadata};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 use std::io::Write;
@@ -23,12 +32,16 @@ pub enum DurableSystem {
     OmendbRelaxed,
     SqliteFull,
     SqliteNormal,
+    RedbImmediate,
+    FjallSyncData,
 }
 
 impl DurableSystem {
-    pub const ALL: [DurableSystem; 4] = [
+    pub const ALL: [DurableSystem; 6] = [
         DurableSystem::OmendbSync,
         DurableSystem::SqliteFull,
+        DurableSystem::RedbImmediate,
+        DurableSystem::FjallSyncData,
         DurableSystem::OmendbRelaxed,
         DurableSystem::SqliteNormal,
     ];
@@ -39,6 +52,8 @@ impl DurableSystem {
             DurableSystem::OmendbRelaxed => "omendb-relaxed",
             DurableSystem::SqliteFull => "sqlite-wal-full",
             DurableSystem::SqliteNormal => "sqlite-wal-normal",
+            DurableSystem::RedbImmediate => "redb-immediate",
+            DurableSystem::FjallSyncData => "fjall-sync-data",
         }
     }
 
@@ -56,12 +71,33 @@ impl DurableSystem {
             DurableSystem::SqliteNormal => {
                 "SQLite WAL, synchronous=NORMAL: fsync at WAL checkpoint (survives a process crash)"
             }
+            DurableSystem::RedbImmediate => {
+                "redb, Durability::Immediate: one write transaction per put, fsync per commit (survives power loss)"
+            }
+            DurableSystem::FjallSyncData => {
+                "fjall, one WriteBatch per put, PersistMode::SyncData: journal fdatasync per commit (survives power loss)"
+            }
         }
+    }
+
+    /// Repetitions of this system's figures.
+    pub fn reps(self, settings: &DurableSettings) -> usize {
+        match self {
+            DurableSystem::RedbImmediate | DurableSystem::FjallSyncData => settings.store_reps,
+            _ => settings.reps,
+        }
+        .max(1)
     }
 
     /// Survives a power cut once the put returns.
     pub fn power_safe(self) -> bool {
-        matches!(self, DurableSystem::OmendbSync | DurableSystem::SqliteFull)
+        matches!(
+            self,
+            DurableSystem::OmendbSync
+                | DurableSystem::SqliteFull
+                | DurableSystem::RedbImmediate
+                | DurableSystem::FjallSyncData
+        )
     }
 }
 
@@ -69,7 +105,11 @@ pub struct DurableSettings {
     /// Puts per run (split between the threads).
     pub puts: usize,
     pub threads: Vec<usize>,
+    /// Repetitions of each OmenDB and SQLite figure.
     pub reps: usize,
+    /// Repetitions of each redb and fjall figure (`--sqlite-reps`, as in the other tables):
+    /// each costs a few seconds of fsyncs.
+    pub store_reps: usize,
     pub tmp_dir: PathBuf,
     pub seed: u64,
 }
@@ -184,6 +224,59 @@ fn run_once(
             crate::systems::remove_db_files(&path)?;
             Ok((dt, n as usize))
         }
+        DurableSystem::RedbImmediate => {
+            let path = dir.join(format!("omendb-bench-durable-{}.redb", std::process::id()));
+            remove_file_if_present(&path)?;
+            let db = redb::Database::create(&path).map_err(redb_err)?;
+            // The table exists before the clock starts, as SQLite's does.
+            let txn = db.begin_write().map_err(redb_err)?;
+            txn.open_table(REDB_TABLE).map_err(redb_err)?;
+            txn.commit().map_err(redb_err)?;
+            let t = Instant::now();
+            run_writers(lists, |k| {
+                let mut txn = db.begin_write().map_err(redb_err)?;
+                txn.set_durability(Durability::Immediate)
+                    .map_err(redb_err)?;
+                txn.open_table(REDB_TABLE)
+                    .map_err(redb_err)?
+                    .insert(k, &k.wrapping_mul(3).to_le_bytes()[..])
+                    .map_err(redb_err)?;
+                txn.commit().map_err(redb_err)?;
+                Ok(())
+            })?;
+            let dt = t.elapsed();
+            db.close().map_err(redb_err)?;
+            let db = redb::Database::open(&path).map_err(redb_err)?;
+            let n = db
+                .begin_read()
+                .map_err(redb_err)?
+                .open_table(REDB_TABLE)
+                .map_err(redb_err)?
+                .len()
+                .map_err(redb_err)?;
+            db.close().map_err(redb_err)?;
+            remove_file_if_present(&path)?;
+            Ok((dt, n as usize))
+        }
+        DurableSystem::FjallSyncData => {
+            let path = dir.join(format!("omendb-bench-durable-{}.fjall", std::process::id()));
+            remove_dir_if_present(&path)?;
+            let (db, ks) = open_fjall(&path, cache_bytes_for(0))?;
+            let t = Instant::now();
+            run_writers(lists, |k| {
+                let mut batch = db.batch().durability(Some(PersistMode::SyncData));
+                batch.insert(&ks, &fjall_key(k)[..], &k.wrapping_mul(3).to_le_bytes()[..]);
+                batch.commit()?;
+                Ok(())
+            })?;
+            let dt = t.elapsed();
+            drop((db, ks));
+            let (db, ks) = open_fjall(&path, cache_bytes_for(0))?;
+            let n = ks.len()?;
+            drop((db, ks));
+            remove_dir_if_present(&path)?;
+            Ok((dt, n))
+        }
     }
 }
 
@@ -224,7 +317,7 @@ pub fn run_durability(
         for system in DurableSystem::ALL {
             on_step(&format!("durable puts: {} x{threads}", system.name()));
             let mut ns = Vec::new();
-            for _ in 0..settings.reps.max(1) {
+            for _ in 0..system.reps(settings) {
                 let (dt, n) = run_once(system, &lists, &settings.tmp_dir)?;
                 if n != puts {
                     return Err(BenchError::Usage(format!(
@@ -256,6 +349,7 @@ pub fn run_durability(
                 sqlite_memory_bytes: None,
                 file_bytes: None,
                 phases: Vec::new(),
+                put_latency: None,
             });
         }
     }
@@ -274,6 +368,7 @@ mod tests {
             puts: 40,
             threads: vec![1, 3],
             reps: 1,
+            store_reps: 1,
             tmp_dir: dir.clone(),
             seed: 1,
         };

@@ -10,6 +10,10 @@ pub enum BenchError {
     Omendb(#[from] omendb::Error),
     #[error("SQLite error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("redb error: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("fjall error: {0}")]
+    Fjall(#[from] fjall::Error),
     #[error("SQLite value of unexpected type: {0}")]
     SqliteValue(#[from] rusqlite::types::FromSqlError),
     #[error("I/O error on {path}: {source}")]
@@ -31,7 +35,7 @@ pub enum BenchError {
         #[source]
         source: std::io::Error,
     },
-    #[error("SQLite returned a value of {len} bytes for key {key}; every value is 8 bytes")]
+    #[error("a store returned a value of {len} bytes for key {key}; every value is 8 bytes")]
     BadValue { key: u64, len: usize },
 }
 

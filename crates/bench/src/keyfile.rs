@@ -115,7 +115,7 @@ fn read_u64(b: &[u8]) -> u64 {
 }
 
 fn try_sosd(bytes: &[u8]) -> Option<Vec<u64>> {
-    if bytes.len() < 8 || bytes.len() % 8 != 0 {
+    if bytes.len() < 8 || !bytes.len().is_multiple_of(8) {
         return None;
     }
     let count = read_u64(&bytes[..8]);

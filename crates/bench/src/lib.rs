@@ -12,6 +12,7 @@ pub mod durability;
 pub mod error;
 pub mod keyfile;
 pub mod keys;
+pub mod latency;
 pub mod memory;
 pub mod plot;
 pub mod report;

@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p omendb-bench -- [--scale 1M,10M] [--keyset uniform,lognormal,file]
 //! [--keys PATH] [--systems ...] [--workloads ...] [--reps N] [--ops N] [--seed S]
-//! [--json PATH] [--svg DIR] [--out PATH] [--quick] [--huge-pages]`
+//! [--put-latency-puts N] [--json PATH] [--svg DIR] [--out PATH] [--quick] [--huge-pages]`
 
 #![deny(unsafe_code)]
 
@@ -39,7 +39,7 @@ const QUICK_SCALE: usize = 100_000;
 #[command(
     name = "omendb-bench",
     version,
-    about = "Benchmarks AlexMap against BTreeMap and SQLite"
+    about = "Benchmarks AlexMap against BTreeMap and SQLite, and OmenDB against SQLite, redb and fjall"
 )]
 struct Cli {
     /// Key counts, comma separated (K, M, G suffixes): e.g. 1M,10M,50M. Default 10M (100K with --quick).
@@ -61,7 +61,8 @@ struct Cli {
     /// Repetitions per figure (median reported). Default 3 (2 with --quick).
     #[arg(long)]
     reps: Option<usize>,
-    /// Repetitions for the SQLite systems (each rebuilds a whole table). Default 1.
+    /// Repetitions for the SQLite systems, redb and fjall (each rebuilds a whole table).
+    /// Default 1.
     #[arg(long, default_value_t = 1)]
     sqlite_reps: usize,
     /// Repetitions of the two builds by random inserts, build-inserts and grow (the slowest
@@ -71,6 +72,10 @@ struct Cli {
     /// Uniform lookups per repetition; the other workloads scale from it. Default 1M (20K with --quick).
     #[arg(long)]
     ops: Option<usize>,
+    /// Most puts of one put-latency run (each takes at most half the loaded keys). Default a
+    /// twentieth of --ops: 50K (1K with --quick).
+    #[arg(long)]
+    put_latency_puts: Option<usize>,
     /// Master seed; every key set and operation list derives from it.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
@@ -90,13 +95,14 @@ struct Cli {
     /// Default 600 (60 with --quick).
     #[arg(long)]
     step_timeout: Option<u64>,
-    /// Directory for the on-disk databases, SQLite's and OmenDB's (default: the system temp
-    /// directory). The durable-commit figures measure this directory's disk.
+    /// Directory for the on-disk databases, SQLite's, OmenDB's, redb's and fjall's (default:
+    /// the system temp directory). The durable-commit figures measure this directory's disk.
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
     /// Single-key durable commits per durable-put figure, split between the writer threads;
-    /// 0 skips the table. Runs when `omendb` or `sqlite-disk` is among the systems.
-    /// Default 3000 (200 with --quick).
+    /// 0 skips the table. Runs when `omendb`, `sqlite-disk`, `redb` or `fjall` is among the
+    /// systems.
+    /// Default 3000 (100 with --quick).
     #[arg(long)]
     durable_puts: Option<usize>,
     /// Writer thread counts for the durable commits.
@@ -394,7 +400,10 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
     let ops = cli
         .ops
         .unwrap_or(if cli.quick { QUICK_OPS } else { DEFAULT_OPS });
-    let counts = OpCounts::from_lookups(ops);
+    let mut counts = OpCounts::from_lookups(ops);
+    if let Some(puts) = cli.put_latency_puts {
+        counts.put_latency = puts.max(1);
+    }
     let mut systems = cli
         .systems
         .clone()
@@ -445,12 +454,14 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
         }
     }
 
-    let durable_puts = if systems
-        .iter()
-        .any(|s| matches!(s, SystemId::Omendb | SystemId::SqliteDisk))
-    {
+    let durable_puts = if systems.iter().any(|s| {
+        matches!(
+            s,
+            SystemId::Omendb | SystemId::SqliteDisk | SystemId::Redb | SystemId::Fjall
+        )
+    }) {
         cli.durable_puts
-            .unwrap_or(if cli.quick { 200 } else { 3000 })
+            .unwrap_or(if cli.quick { 100 } else { 3000 })
     } else {
         0
     };
@@ -593,6 +604,7 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
                 puts: durable_puts,
                 threads: durable_threads,
                 reps,
+                store_reps: settings.sqlite_reps,
                 tmp_dir: settings.tmp_dir.clone(),
                 seed: cli.seed,
             },

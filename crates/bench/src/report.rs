@@ -62,7 +62,7 @@ fn fmt_mib_grouped(bytes: u64) -> String {
     let digits = ((bytes as f64 / MIB).round() as u64).to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -170,6 +170,8 @@ fn short(id: SystemId) -> &'static str {
         SystemId::SqliteDisk => "SQLite file",
         SystemId::SqliteMemIndex => "SQLite mem +INDEX",
         SystemId::Omendb => "OmenDB",
+        SystemId::Redb => "redb",
+        SystemId::Fjall => "fjall",
     }
 }
 
@@ -227,13 +229,14 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
     let c = &ctx.counts;
     let _ = writeln!(
         out,
-        "- Each figure: median of {} repetitions for the in-process maps and {} for SQLite (`--sqlite-reps`; \
-         each rebuilds the table); min and max in the full table. Repetitions run round-robin (every system's \
+        "- Each figure: median of {} repetitions for the in-process maps and OmenDB and {} for SQLite, redb and \
+         fjall (`--sqlite-reps`; each rebuilds the table); min and max in the full table. Repetitions run round-robin (every system's \
          first, then every system's second, each round starting one system later), so a slow spell of the \
          machine falls on all systems. Per repetition: \
          a fresh bulk build, {} untimed warm-up lookups, then {} uniform and {} Zipf lookups, {} absent lookups, \
          {} autocommit lookups (SQLite), {} range scans of 100 keys, {} inserts, {} read-heavy and {} write-heavy \
-         operations, {} deletes; mutating workloads run last, in that order, on the structure the previous one left; \
+         operations, {} deletes, up to {} single timed puts (put-latency, the databases only; at most half the \
+         keys); mutating workloads run last, in that order, on the structure the previous one left; \
          then, each on a structure of its own, a build by random inserts from empty and the grow (an untimed bulk \
          load of two thirds of the keys, every third key held out, then the held-out third inserted in random \
          order, the inserts timed); {} repetition(s) of each (`--build-inserts-reps`), in-process maps and \
@@ -250,6 +253,7 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
         c.mixed,
         c.mixed,
         c.deletes,
+        c.put_latency,
         ctx.build_inserts_reps
     );
     let _ = writeln!(
@@ -257,7 +261,11 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
         "- Every lookup reads the value and folds it into a checksum; the checksums of all systems agree on every \
          workload unless listed under *Checksum mismatches*. Keys and values are u64; SQLite stores keys as i64 \
          (`k ^ 2^63`, order-preserving) and values as 8-byte BLOBs, uses prepared statements and a page cache larger \
-         than the table; its lookups, scans and mutations run in one transaction per batch unless labelled autocommit."
+         than the table; its lookups, scans and mutations run in one transaction per batch unless labelled autocommit. \
+         redb (u64 keys, values as 8-byte byte strings) and fjall (keys as 8 big-endian bytes, so byte order is key \
+         order) get a cache as large as SQLite's and batch alike: one read transaction (fjall: snapshot) per batch of \
+         reads, one write transaction (fjall: atomic write batch) per batch of mutations; OmenDB commits every write \
+         on its own."
     );
     let _ = writeln!(
         out,
@@ -310,6 +318,7 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
     tree_table(&mut out, &results.trees);
     memory_table(&mut out, results, &runs);
     durable_table(&mut out, results);
+    put_latency_table(&mut out, results, &runs);
     full_table(&mut out, results, &runs);
     reference_table(&mut out);
     out
@@ -370,7 +379,10 @@ fn build_table(
             "AlexMap: `bulk_load_slice_with_config` on the slice of sorted pairs (each pair cloned into its slot; \
              the iterator form, `bulk_load`, first gathers a copy of the input, as `BTreeMap::from_iter` must); \
              BTreeMap: `from_iter` on the sorted pairs; SQLite: INSERTs of the \
-             sorted pairs in one transaction with a prepared statement (plus CREATE INDEX for the prototype path)",
+             sorted pairs in one transaction with a prepared statement (plus CREATE INDEX for the prototype path); \
+             OmenDB: `Db::import` (snapshot written and fsynced, index bulk-loaded); redb: the sorted pairs \
+             inserted in one write transaction, committed with fsync; fjall: its ingestion API (sorted tables \
+             written and fsynced)",
         ),
         (
             Workload::BuildInserts,
@@ -415,8 +427,9 @@ fn sqlite_table(
         out,
         "## Against SQLite at the largest scale\n\nBuild = load (bulk); Index = CREATE INDEX after the load \
          (prototype path only); Total = both. Lookup: uniform existing keys, ns per lookup; *vs SQLite* is \
-         SQLite :memory:'s lookup time over this system's. Memory: Rust heap (allocator) for in-process maps; \
-         `sqlite3_memory_used` for SQLite, with the file (database + WAL) apart.\n"
+         SQLite :memory:'s lookup time over this system's. Memory: Rust heap (allocator) for in-process maps and \
+         the Rust databases (OmenDB, redb, fjall; their caches included); `sqlite3_memory_used` for SQLite, with \
+         the files (SQLite: database + WAL) apart.\n"
     );
     // Largest scale of each key set.
     let mut largest: Vec<(String, String, usize)> = Vec::new();
@@ -574,7 +587,8 @@ fn memory_table(out: &mut String, results: &Results, runs: &[(String, String, us
          buffers included). *+50% inserts*: after the grow (bulk load of two thirds of the keys, then the other \
          third inserted in random order), measured from before its bulk load; it ends with as many keys as the \
          bulk build, so its bytes/key compare with the bulk column directly. SQLite: `sqlite3_memory_used` after \
-         each build and the file (database + WAL). Peak RSS: process-wide VmHWM during this system's run at this key set and scale; RSS before: process \
+         each build. File: the database's files on disk after the bulk build (SQLite: database + WAL; OmenDB and \
+         fjall: their directory; redb: its file). Peak RSS: process-wide VmHWM during this system's run at this key set and scale; RSS before: process \
          RSS when the system started (key arrays and operation lists).\n"
     );
     header(
@@ -655,8 +669,10 @@ fn durable_table(out: &mut String, results: &Results) {
         out,
         "## Durable commits: single-key puts, each its own commit\n\nDistinct random u64 keys, 8-byte values, \
          into an empty database on disk; the writer threads share one database (SQLite: one connection behind a \
-         mutex, its best multi-writer setup; OmenDB: one `Db`, whose concurrent commits share an fsync). Wall time \
-         per put, median over repetitions; after each run a fresh open must find every put. This disk's \
+         mutex, its best multi-writer setup; OmenDB: one `Db`, whose concurrent commits share an fsync; redb: one \
+         `Database`, which runs one write transaction at a time; fjall: one `Database`, whose commits write and \
+         sync its journal under a lock). Wall time per put, median over repetitions (redb and fjall take \
+         `--sqlite-reps`, as in the other tables); after each run a fresh open must find every put. This disk's \
          `write` + `fdatasync` of 40 bytes takes {} µs (median), the floor of a commit that fsyncs alone.\n",
         results
             .fdatasync_us
@@ -674,6 +690,7 @@ fn durable_table(out: &mut String, results: &Results) {
             "max",
             "Puts/s",
             "vs SQLite FULL",
+            "Reps",
         ]
         .map(String::from),
     );
@@ -701,6 +718,81 @@ fn durable_table(out: &mut String, results: &Results) {
                 format!("{:.1}", r.max / 1e3),
                 format!("{:.0}", r.ops_per_sec),
                 fmt_ratio(full, r.ns_per_op),
+                r.reps.to_string(),
+            ],
+        );
+    }
+    out.push('\n');
+}
+
+fn put_latency_table(out: &mut String, results: &Results, runs: &[(String, String, usize)]) {
+    let rows: Vec<&Record> = runs
+        .iter()
+        .flat_map(|(ks, scale, _)| {
+            results.records.iter().filter(move |r| {
+                &r.keyset == ks
+                    && &r.scale == scale
+                    && r.workload == Workload::PutLatency.name()
+                    && r.put_latency.is_some()
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Put latency: single relaxed puts, each timed alone\n\nOne thread puts new keys (absent from the \
+         database, drawn as the insert workloads' are) into the bulk-loaded database after the insert, mixed and \
+         delete workloads, each put its own commit in the system's relaxed setting: OmenDB `put` (its log record \
+         written to the OS, no fsync), SQLite file an autocommit INSERT (WAL, synchronous=NORMAL: fsync only at \
+         WAL checkpoints), redb a write transaction with `Durability::None` (kept in redb's memory, not written to \
+         the OS), fjall `insert` (journal written to the OS, no fsync). What is timed, with `Instant`, is each put \
+         call from just before it to its return, nothing else; percentiles are nearest-rank over the puts. \
+         Puts/s is the puts over the loop's wall time (the timer reads included); a window is each complete \
+         100 ms of the loop from the first put's start (a partial last one left out), counting the puts that \
+         ended in it: the slowest window shows a stall that a mean hides. With several repetitions each figure \
+         is the median of the repetitions'.\n"
+    );
+    header(
+        out,
+        &[
+            "Key set",
+            "Keys",
+            "System",
+            "Puts",
+            "p50 µs",
+            "p99 µs",
+            "p99.9 µs",
+            "max µs",
+            "Puts/s",
+            "Slowest 100 ms window (puts/s)",
+            "Median 100 ms window (puts/s)",
+            "Windows",
+            "Reps",
+        ]
+        .map(String::from),
+    );
+    let us = |ns: f64| format!("{:.1}", ns / 1e3);
+    let rate = |r: Option<f64>| r.map_or("—".into(), |r| format!("{r:.0}"));
+    for r in rows {
+        let Some(p) = r.put_latency else { continue };
+        row(
+            out,
+            &[
+                r.keyset.clone(),
+                r.scale.clone(),
+                r.system.clone(),
+                p.puts.to_string(),
+                us(p.p50_ns),
+                us(p.p99_ns),
+                us(p.p999_ns),
+                us(p.max_ns),
+                format!("{:.0}", p.puts_per_sec),
+                rate(p.min_window_puts_per_sec),
+                rate(p.median_window_puts_per_sec),
+                p.windows.to_string(),
+                r.reps.to_string(),
             ],
         );
     }

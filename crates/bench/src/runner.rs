@@ -4,8 +4,9 @@
 use crate::alloc;
 use crate::error::BenchError;
 use crate::keys::KeySet;
+use crate::latency::{median_of, time_puts, PutLatency};
 use crate::memory;
-use crate::systems::{Phase, System, SystemId};
+use crate::systems::{Phase, System, SystemId, FOLD_NEW};
 use crate::workload::{OpCounts, Plan, TxnMode, Workload, SCAN_LEN};
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -79,8 +80,8 @@ impl Watchdog {
 pub struct RunSettings {
     pub watchdog: Watchdog,
     pub reps: usize,
-    /// Repetitions for SQLite systems (their microsecond figures vary little between
-    /// repetitions and each costs a full rebuild of the table).
+    /// Repetitions for the SQLite systems, redb and fjall (their microsecond figures vary
+    /// little between repetitions and each costs a full rebuild of the table).
     pub sqlite_reps: usize,
     /// Repetitions of the two builds by random inserts, `BuildInserts` and `Grow` (the
     /// slowest figures; default 1).
@@ -93,7 +94,7 @@ pub struct RunSettings {
 
 impl RunSettings {
     pub fn reps_for(&self, id: SystemId) -> usize {
-        if id.is_sqlite() {
+        if id.uses_store_reps() {
             self.sqlite_reps.clamp(1, self.reps)
         } else {
             self.reps
@@ -134,6 +135,10 @@ pub struct Record {
     pub file_bytes: Option<u64>,
     /// Build sub-phases (SQLite load / CREATE INDEX), median seconds.
     pub phases: Vec<PhaseSummary>,
+    /// The put-latency workload's percentiles and windows (each field's median over
+    /// repetitions); absent for every other workload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub put_latency: Option<PutLatency>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -248,12 +253,12 @@ pub struct Results {
 
 /// "10M", "100K", "1.71M".
 pub fn scale_label(n: usize) -> String {
-    if n >= 1_000_000 && n % 1_000_000 == 0 {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
     } else if n >= 1_000_000 {
         let s = format!("{:.2}", n as f64 / 1e6);
         format!("{}M", s.trim_end_matches('0').trim_end_matches('.'))
-    } else if n >= 1000 && n % 1000 == 0 {
+    } else if n >= 1000 && n.is_multiple_of(1000) {
         format!("{}K", n / 1000)
     } else if n >= 1000 {
         let s = format!("{:.1}", n as f64 / 1e3);
@@ -268,6 +273,7 @@ struct Samples {
     ns_per_op: Vec<f64>,
     checksums: Vec<u64>,
     phases: Vec<Vec<Phase>>,
+    put_latency: Vec<PutLatency>,
     ops: usize,
 }
 
@@ -477,6 +483,7 @@ pub fn run_scale(
                 sqlite_memory_bytes: sqlite_mem,
                 file_bytes: file,
                 phases,
+                put_latency: median_of(&s.put_latency),
             });
         }
     }
@@ -566,7 +573,9 @@ fn run_turn(
                 format!("{} {scale} {}: {}", ks.name, id.name(), w.name()),
             );
             let ops = plan.ops(w, settings.counts.autocommit);
-            let mut reopened = None;
+            // Set by the workloads that time themselves (not the whole call).
+            let mut measured = None;
+            let mut put_latency = None;
             let t = Instant::now();
             let checksum = match w {
                 Workload::LookupUniform => sys.lookups(&plan.uniform, TxnMode::OneTransaction)?,
@@ -580,17 +589,26 @@ fn run_turn(
                 Workload::ReadHeavy => sys.mixed(&plan.read_heavy)?,
                 Workload::WriteHeavy => sys.mixed(&plan.write_heavy)?,
                 Workload::Delete => sys.deletes(&plan.deletes)?,
+                Workload::PutLatency => {
+                    let (dt, stats) = time_puts(&plan.put_latency, |k, v| sys.put(k, v))?;
+                    measured = Some(dt);
+                    put_latency = Some(stats);
+                    // Every put is of a new key, as in the insert workloads.
+                    FOLD_NEW.wrapping_mul(plan.put_latency.len() as u64)
+                }
                 Workload::Reopen => {
                     sys.reopen()?;
-                    reopened = Some(t.elapsed());
+                    measured = Some(t.elapsed());
                     // Untimed: the count every system must agree on (SQLite's
                     // count(*) reads the whole table).
                     sys.key_count()? as u64
                 }
                 Workload::BuildBulk | Workload::BuildInserts | Workload::Grow => unreachable!(),
             };
-            let dt = reopened.unwrap_or_else(|| t.elapsed());
-            samples.entry(w).or_default().push(dt, ops, checksum);
+            let dt = measured.unwrap_or_else(|| t.elapsed());
+            let s = samples.entry(w).or_default();
+            s.push(dt, ops, checksum);
+            s.put_latency.extend(put_latency);
             pb.inc(1);
         }
         mem.sample_huge_pages();

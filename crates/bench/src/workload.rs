@@ -32,6 +32,9 @@ pub enum Workload {
     WriteHeavy,
     /// Deletes of random existing keys.
     Delete,
+    /// Single puts of new keys, each its own relaxed commit and timed alone (databases
+    /// only): percentiles, maximum and throughput per 100 ms window.
+    PutLatency,
     /// Close and reopen from the files after every other workload (on-disk systems).
     Reopen,
     /// Bulk load two thirds of the base keys, then insert the held-out third in random
@@ -40,7 +43,7 @@ pub enum Workload {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 13] = [
+    pub const ALL: [Workload; 14] = [
         Workload::BuildBulk,
         Workload::BuildInserts,
         Workload::LookupUniform,
@@ -52,6 +55,7 @@ impl Workload {
         Workload::ReadHeavy,
         Workload::WriteHeavy,
         Workload::Delete,
+        Workload::PutLatency,
         Workload::Reopen,
         Workload::Grow,
     ];
@@ -69,6 +73,7 @@ impl Workload {
             Workload::ReadHeavy => "read-heavy",
             Workload::WriteHeavy => "write-heavy",
             Workload::Delete => "delete",
+            Workload::PutLatency => "put-latency",
             Workload::Reopen => "reopen",
             Workload::Grow => "grow",
         }
@@ -88,9 +93,18 @@ impl Workload {
             Workload::ReadHeavy => "95% get / 5% insert new key",
             Workload::WriteHeavy => "50% get / 50% insert new key",
             Workload::Delete => "delete existing key; removed value read",
+            Workload::PutLatency => {
+                "put of a new key as its own relaxed commit, one thread, each put timed alone, on \
+                 the database the delete workload left (OmenDB: `put`; SQLite file: an autocommit \
+                 INSERT; redb: a write transaction with Durability::None; fjall: `insert`, \
+                 journalled to the OS); ns per put (mean); percentiles and 100 ms windows in \
+                 their own table"
+            }
             Workload::Reopen => {
                 "close, then open from the files until ready to answer (OmenDB loads its snapshot \
-                 and replays its log; SQLite reads pages lazily later); ns per reopen"
+                 and replays its log; SQLite reads pages lazily later; redb writes out its \
+                 non-durable commits at close and reads its table root; fjall fsyncs its journal at \
+                 close and replays it into a memtable); ns per reopen"
             }
             Workload::Grow => {
                 "bulk-load two thirds of the base keys (every third key held out), then insert the \
@@ -111,6 +125,7 @@ impl Workload {
                 | Workload::ReadHeavy
                 | Workload::WriteHeavy
                 | Workload::Delete
+                | Workload::PutLatency
                 | Workload::Reopen
         )
     }
@@ -148,6 +163,8 @@ pub struct OpCounts {
     pub insert_only: usize,
     pub mixed: usize,
     pub deletes: usize,
+    /// Most puts of one put-latency run (each run takes at most half the loaded keys).
+    pub put_latency: usize,
 }
 
 impl OpCounts {
@@ -165,6 +182,7 @@ impl OpCounts {
             insert_only: (ops / 10).max(1),
             mixed: (ops / 5).max(1),
             deletes: (ops / 10).max(1),
+            put_latency: (ops / 20).max(1),
         }
     }
 
@@ -174,6 +192,7 @@ impl OpCounts {
         self.insert_only
             + mixed_inserts(READ_HEAVY_INSERT_PERCENT)
             + mixed_inserts(WRITE_HEAVY_INSERT_PERCENT)
+            + self.put_latency
     }
 }
 
@@ -191,6 +210,8 @@ pub struct Plan {
     pub read_heavy: Vec<Op>,
     pub write_heavy: Vec<Op>,
     pub deletes: Vec<u64>,
+    /// `PutLatency`'s puts: new keys, none of the other workloads' (up to half the base set).
+    pub put_latency: Vec<(u64, u64)>,
     /// `Grow`'s bulk load: the base keys but every third (ranks 2, 5, 8, ...), sorted.
     /// Empty unless the plan was made for `Grow`.
     pub grow_base: Vec<(u64, u64)>,
@@ -235,6 +256,13 @@ impl Plan {
 
         let mut new_keys = ks.inserts.iter().map(|&k| (k, value_for(k)));
         let insert_only: Vec<(u64, u64)> = new_keys.by_ref().take(counts.insert_only).collect();
+        // Drawn before the mixes, whose inserts may run past their expected count (they then
+        // fall back to gets), so that the put-latency run always gets its count. Its puts
+        // run after every other insert, on the database those workloads left.
+        let put_latency: Vec<(u64, u64)> = new_keys
+            .by_ref()
+            .take(counts.put_latency.min(n / 2))
+            .collect();
         let mut mix = |purpose: &str, pct: u64| -> Vec<Op> {
             let mut rng = Rng::new(derive_seed(seed, purpose));
             let mut ops = Vec::with_capacity(counts.mixed);
@@ -291,6 +319,7 @@ impl Plan {
             read_heavy,
             write_heavy,
             deletes,
+            put_latency,
             grow_base,
             grow_inserts,
         }
@@ -309,6 +338,7 @@ impl Plan {
             Workload::ReadHeavy => self.read_heavy.len(),
             Workload::WriteHeavy => self.write_heavy.len(),
             Workload::Delete => self.deletes.len(),
+            Workload::PutLatency => self.put_latency.len(),
             Workload::Reopen => 1,
             Workload::Grow => self.grow_inserts.len(),
         }
@@ -446,6 +476,13 @@ mod tests {
         assert!(plan.uniform.iter().chain(&plan.zipf).all(exists));
         assert!(!plan.absent.iter().any(exists));
         let mut inserted: Vec<u64> = plan.insert_only.iter().map(|p| p.0).collect();
+        // Put-latency keys: new, valued like the others, at most half the base set.
+        assert_eq!(plan.put_latency.len(), counts.put_latency.min(10_000 / 2));
+        for &(k, v) in &plan.put_latency {
+            assert!(!exists(&k));
+            assert_eq!(v, value_for(k));
+            inserted.push(k);
+        }
         for op in plan.read_heavy.iter().chain(&plan.write_heavy) {
             match op {
                 Op::Get(k) => assert!(exists(k)),

@@ -94,9 +94,13 @@ fn deletes<M: MapOps>(map: &mut M, keys: &[u64]) -> u64 {
 }
 
 fn supports_in_process(w: Workload) -> bool {
-    // Transactions and files do not exist in process. Both builds by random inserts
-    // (`BuildInserts`, `Grow`) run on every map, AlexMap configurations and BTreeMap alike.
-    !matches!(w, Workload::LookupAutocommit | Workload::Reopen)
+    // Transactions, commits and files do not exist in process. Both builds by random
+    // inserts (`BuildInserts`, `Grow`) run on every map, AlexMap configurations and BTreeMap
+    // alike.
+    !matches!(
+        w,
+        Workload::LookupAutocommit | Workload::Reopen | Workload::PutLatency
+    )
 }
 
 /// AlexMap with one configuration.

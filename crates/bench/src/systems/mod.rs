@@ -2,12 +2,16 @@
 //! implementation. A system owns at most one structure at a time; the runner times each
 //! call, so every method runs its whole batch and returns a checksum of what it read.
 
+mod fjall_db;
 mod in_process;
 mod omendb_db;
+mod redb_db;
 mod sqlite;
 
+pub use fjall_db::{fjall_key, open_fjall, FjallSystem, FJALL_KEYSPACE};
 pub use in_process::{AlexSystem, BTreeSystem};
 pub use omendb_db::{dir_bytes, remove_dir_if_present, OmendbSystem};
+pub use redb_db::{redb_err, RedbSystem, REDB_TABLE};
 pub use sqlite::{
     key_from_sql, key_to_sql, remove_db_files, SqliteLayout, SqliteSchema, SqliteSystem,
 };
@@ -40,6 +44,38 @@ pub fn value_of(key: u64, bytes: &[u8]) -> Result<u64, BenchError> {
     Ok(u64::from_le_bytes(bytes))
 }
 
+/// Bytes of page or block cache an on-disk store gets for a table of `n` rows: comfortably
+/// more than the table and its index (~64 bytes a row with B-tree overhead, doubled), plus
+/// 64 MiB, so its reads are served from memory as OmenDB's are.
+pub fn cache_bytes_for(n: usize) -> u64 {
+    n as u64 * 128 + (64 << 20)
+}
+
+/// Bytes of the regular files under `dir`, subdirectories included (fjall keeps its
+/// journals and tables in several).
+pub fn tree_bytes(dir: &Path) -> Option<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).ok()? {
+        let entry = entry.ok()?;
+        let meta = entry.metadata().ok()?;
+        if meta.is_dir() {
+            total += tree_bytes(&entry.path())?;
+        } else if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    Some(total)
+}
+
+/// Removes a file, where present.
+pub fn remove_file_if_present(path: &Path) -> Result<(), BenchError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(BenchError::io(path, e)),
+    }
+}
+
 /// A named sub-phase of a build (for SQLite's load-then-index path).
 #[derive(Debug, Clone, Serialize)]
 pub struct Phase {
@@ -61,7 +97,8 @@ impl Phase {
 pub struct ExternalMemory {
     /// `sqlite3_memory_used` (process-wide SQLite allocator bytes).
     pub sqlite_memory_bytes: Option<u64>,
-    /// Database file plus WAL file on disk.
+    /// The database's files on disk (SQLite: database plus WAL; OmenDB, fjall: every file
+    /// of its directory; redb: its one file).
     pub file_bytes: Option<u64>,
 }
 
@@ -83,6 +120,14 @@ pub trait System {
     fn inserts(&mut self, pairs: &[(u64, u64)]) -> Result<u64, BenchError>;
     fn mixed(&mut self, ops: &[Op]) -> Result<u64, BenchError>;
     fn deletes(&mut self, keys: &[u64]) -> Result<u64, BenchError>;
+    /// One put of a new key as its own commit, in the system's relaxed setting (systems that
+    /// support `Workload::PutLatency`, which times each call).
+    fn put(&mut self, _key: u64, _value: u64) -> Result<(), BenchError> {
+        Err(BenchError::Usage(format!(
+            "{} has no single-put commit",
+            self.id().name()
+        )))
+    }
     /// Closes the structure and opens it again from its files, ready to answer (systems
     /// that support `Workload::Reopen`).
     fn reopen(&mut self) -> Result<(), BenchError> {
@@ -125,10 +170,14 @@ pub enum SystemId {
     SqliteMemIndex,
     /// The OmenDB database: a directory with log and snapshot, relaxed commits.
     Omendb,
+    /// redb file, a copy-on-write B-tree, one write transaction per batch, Durability::None.
+    Redb,
+    /// fjall LSM-tree directory, one write batch per batch, written to the OS, no fsync.
+    Fjall,
 }
 
 impl SystemId {
-    pub const ALL: [SystemId; 9] = [
+    pub const ALL: [SystemId; 11] = [
         SystemId::Alex,
         SystemId::AlexSingle,
         SystemId::AlexFixed64,
@@ -138,6 +187,8 @@ impl SystemId {
         SystemId::SqliteDisk,
         SystemId::SqliteMemIndex,
         SystemId::Omendb,
+        SystemId::Redb,
+        SystemId::Fjall,
     ];
 
     pub fn name(self) -> &'static str {
@@ -151,6 +202,8 @@ impl SystemId {
             SystemId::SqliteDisk => "sqlite-disk",
             SystemId::SqliteMemIndex => "sqlite-mem-index",
             SystemId::Omendb => "omendb",
+            SystemId::Redb => "redb",
+            SystemId::Fjall => "fjall",
         }
     }
 
@@ -169,6 +222,14 @@ impl SystemId {
             SystemId::Omendb => {
                 "OmenDB database file (log + snapshot), relaxed commits (fsync at checkpoint)"
             }
+            SystemId::Redb => {
+                "redb file, Durability::None (commits kept in process memory until a durable \
+                 commit; Immediate at build end) (u64 key table)"
+            }
+            SystemId::Fjall => {
+                "fjall LSM directory, PersistMode::Buffer (written to the OS per commit, no fsync) \
+                 (big-endian byte keys)"
+            }
         }
     }
 
@@ -177,6 +238,12 @@ impl SystemId {
             self,
             SystemId::SqliteMem | SystemId::SqliteDisk | SystemId::SqliteMemIndex
         )
+    }
+
+    /// Systems whose repetitions take `--sqlite-reps` (each rebuilds a table on disk or in
+    /// SQLite's memory): SQLite, redb and fjall.
+    pub fn uses_store_reps(self) -> bool {
+        self.is_sqlite() || matches!(self, SystemId::Redb | SystemId::Fjall)
     }
 
     pub fn is_alex(self) -> bool {
@@ -221,6 +288,12 @@ impl SystemId {
             )),
             SystemId::Omendb => Box::new(OmendbSystem::new(
                 tmp_dir.join(format!("omendb-bench-{}.omendb", std::process::id())),
+            )),
+            SystemId::Redb => Box::new(RedbSystem::new(
+                tmp_dir.join(format!("omendb-bench-{}.redb", std::process::id())),
+            )),
+            SystemId::Fjall => Box::new(FjallSystem::new(
+                tmp_dir.join(format!("omendb-bench-{}.fjall", std::process::id())),
             )),
         }
     }

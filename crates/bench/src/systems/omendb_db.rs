@@ -172,6 +172,10 @@ impl System for OmendbSystem {
         Ok(acc)
     }
 
+    fn put(&mut self, key: u64, value: u64) -> Result<(), BenchError> {
+        Ok(self.db()?.put(key, value.to_le_bytes())?)
+    }
+
     fn reopen(&mut self) -> Result<(), BenchError> {
         if let Some(db) = self.db.take() {
             db.close()?;
@@ -230,11 +234,12 @@ mod tests {
             s.deletes(&[5, 5]).unwrap(),
             fold(fold(0, Some(5 ^ 7)), None)
         );
+        s.put(11, 110).unwrap();
         s.reopen().unwrap();
-        assert_eq!(s.key_count().unwrap(), 4);
+        assert_eq!(s.key_count().unwrap(), 5);
         assert_eq!(
-            s.lookups(&[9, 5], TxnMode::OneTransaction).unwrap(),
-            fold(fold(0, Some(90)), None)
+            s.lookups(&[9, 5, 11], TxnMode::OneTransaction).unwrap(),
+            fold(fold(fold(0, Some(90)), None), Some(110))
         );
         assert!(s.external_memory().file_bytes.unwrap() > 0);
         s.clear().unwrap();

@@ -1,0 +1,319 @@
+//! redb (`redb::Database`): a copy-on-write B-tree in one file, table `u64 -> &[u8]` holding
+//! the 8-byte little-endian values as byte strings, as OmenDB and SQLite hold them. u64 keys
+//! are redb's own fixed-width key type, compared as integers.
+//!
+//! Commits: every batch of operations is one write transaction, as SQLite file's batches
+//! are, with `Durability::None`: the commit becomes visible but its pages stay in redb's
+//! write buffer in this process, neither fsynced nor handed to the OS, until a durable commit
+//! (a weaker promise than OmenDB's relaxed commits or SQLite's `synchronous=NORMAL`, which
+//! survive a crash of the process; redb has no mode between the two). A bulk build ends with a
+//! `Durability::Immediate` commit (fsync), and closing the database persists what is pending.
+//! Fsync-per-commit figures are in the durability table (`durability.rs`).
+
+use super::{
+    cache_bytes_for, fold, remove_file_if_present, value_of, ExternalMemory, Phase, System,
+    SystemId, FOLD_NEW,
+};
+use crate::error::BenchError;
+use crate::workload::{Op, TxnMode, Workload};
+use redb::{
+    Builder, Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, Table, TableDefinition,
+};
+use std::path::PathBuf;
+
+/// The one table every redb database here holds.
+pub const REDB_TABLE: TableDefinition<u64, &[u8]> = TableDefinition::new("kv");
+
+/// Any redb error as the benchmark's (redb has one error type per step; all convert into
+/// `redb::Error`).
+pub fn redb_err(e: impl Into<redb::Error>) -> BenchError {
+    BenchError::Redb(e.into())
+}
+
+pub struct RedbSystem {
+    path: PathBuf,
+    db: Option<Database>,
+    /// Page cache of the current database, bytes (kept for a reopen).
+    cache_bytes: usize,
+}
+
+impl RedbSystem {
+    pub fn new(path: PathBuf) -> Self {
+        RedbSystem {
+            path,
+            db: None,
+            cache_bytes: cache_bytes_for(0) as usize,
+        }
+    }
+
+    fn open(&self) -> Result<Database, BenchError> {
+        Builder::new()
+            .set_cache_size(self.cache_bytes)
+            .create(&self.path)
+            .map_err(redb_err)
+    }
+
+    fn db(&self) -> Result<&Database, BenchError> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| BenchError::Usage("redb workload run before a build".into()))
+    }
+
+    fn close(&mut self) -> Result<(), BenchError> {
+        match self.db.take() {
+            Some(db) => db.close().map_err(redb_err),
+            None => Ok(()),
+        }
+    }
+
+    fn remove_file(&mut self) -> Result<(), BenchError> {
+        self.close()?;
+        remove_file_if_present(&self.path)
+    }
+
+    /// Runs `body` in one write transaction committed with `durability`; an error drops
+    /// the transaction, which aborts it.
+    fn write<T>(
+        &self,
+        durability: Durability,
+        body: impl FnOnce(&mut Table<'_, u64, &'static [u8]>) -> Result<T, BenchError>,
+    ) -> Result<T, BenchError> {
+        let mut txn = self.db()?.begin_write().map_err(redb_err)?;
+        txn.set_durability(durability).map_err(redb_err)?;
+        let out = {
+            let mut table = txn.open_table(REDB_TABLE).map_err(redb_err)?;
+            body(&mut table)?
+        };
+        txn.commit().map_err(redb_err)?;
+        Ok(out)
+    }
+
+    /// Runs `body` in one read transaction.
+    fn read<T>(
+        &self,
+        body: impl FnOnce(&ReadOnlyTable<u64, &'static [u8]>) -> Result<T, BenchError>,
+    ) -> Result<T, BenchError> {
+        let txn = self.db()?.begin_read().map_err(redb_err)?;
+        let table = txn.open_table(REDB_TABLE).map_err(redb_err)?;
+        body(&table)
+    }
+}
+
+fn get(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    key: u64,
+) -> Result<Option<u64>, BenchError> {
+    match table.get(key).map_err(redb_err)? {
+        Some(v) => Ok(Some(value_of(key, v.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// Inserts one pair; folds in the old value, or `FOLD_NEW` for a new key (as the maps do).
+fn insert(
+    table: &mut Table<'_, u64, &'static [u8]>,
+    key: u64,
+    value: u64,
+) -> Result<u64, BenchError> {
+    let old = table
+        .insert(key, &value.to_le_bytes()[..])
+        .map_err(redb_err)?;
+    match old {
+        Some(v) => value_of(key, v.value()),
+        None => Ok(FOLD_NEW),
+    }
+}
+
+impl System for RedbSystem {
+    fn id(&self) -> SystemId {
+        SystemId::Redb
+    }
+
+    fn supports(&self, w: Workload) -> bool {
+        // As for the SQLite file and OmenDB: the builds by random inserts and the grow are
+        // left to the in-memory structures, and lookups have no autocommit variant.
+        !matches!(
+            w,
+            Workload::BuildInserts | Workload::Grow | Workload::LookupAutocommit
+        )
+    }
+
+    fn build_bulk(&mut self, sorted: &[(u64, u64)]) -> Result<Vec<Phase>, BenchError> {
+        self.remove_file()?;
+        self.cache_bytes = cache_bytes_for(sorted.len()) as usize;
+        self.db = Some(self.open()?);
+        // redb has no bulk loader: the sorted pairs go in through one write transaction,
+        // committed durably (fsync) as a build ends.
+        self.write(Durability::Immediate, |table| {
+            for &(k, v) in sorted {
+                table.insert(k, &v.to_le_bytes()[..]).map_err(redb_err)?;
+            }
+            Ok(())
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn build_inserts(&mut self, pairs: &[(u64, u64)]) -> Result<Vec<Phase>, BenchError> {
+        self.remove_file()?;
+        self.cache_bytes = cache_bytes_for(pairs.len()) as usize;
+        self.db = Some(self.open()?);
+        self.write(Durability::Immediate, |table| {
+            for &(k, v) in pairs {
+                table.insert(k, &v.to_le_bytes()[..]).map_err(redb_err)?;
+            }
+            Ok(())
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn lookups(&mut self, keys: &[u64], _mode: TxnMode) -> Result<u64, BenchError> {
+        self.read(|table| {
+            let mut acc = 0u64;
+            for &k in keys {
+                acc = fold(acc, get(table, k)?);
+            }
+            Ok(acc)
+        })
+    }
+
+    fn range_scans(&mut self, starts: &[u64], len: usize) -> Result<u64, BenchError> {
+        self.read(|table| {
+            let mut acc = 0u64;
+            for &start in starts {
+                for entry in table.range(start..).map_err(redb_err)?.take(len) {
+                    let (k, v) = entry.map_err(redb_err)?;
+                    acc = fold(acc, Some(value_of(k.value(), v.value())?));
+                }
+            }
+            Ok(acc)
+        })
+    }
+
+    fn inserts(&mut self, pairs: &[(u64, u64)]) -> Result<u64, BenchError> {
+        self.write(Durability::None, |table| {
+            let mut acc = 0u64;
+            for &(k, v) in pairs {
+                acc = acc.wrapping_add(insert(table, k, v)?);
+            }
+            Ok(acc)
+        })
+    }
+
+    fn mixed(&mut self, ops: &[Op]) -> Result<u64, BenchError> {
+        self.write(Durability::None, |table| {
+            let mut acc = 0u64;
+            for op in ops {
+                acc = match *op {
+                    Op::Get(k) => fold(acc, get(table, k)?),
+                    Op::Insert(k, v) => acc.wrapping_add(insert(table, k, v)?),
+                };
+            }
+            Ok(acc)
+        })
+    }
+
+    fn deletes(&mut self, keys: &[u64]) -> Result<u64, BenchError> {
+        self.write(Durability::None, |table| {
+            let mut acc = 0u64;
+            for &k in keys {
+                let old = match table.remove(k).map_err(redb_err)? {
+                    Some(v) => Some(value_of(k, v.value())?),
+                    None => None,
+                };
+                acc = fold(acc, old);
+            }
+            Ok(acc)
+        })
+    }
+
+    fn put(&mut self, key: u64, value: u64) -> Result<(), BenchError> {
+        self.write(Durability::None, |table| {
+            table
+                .insert(key, &value.to_le_bytes()[..])
+                .map_err(redb_err)?;
+            Ok(())
+        })
+    }
+
+    fn reopen(&mut self) -> Result<(), BenchError> {
+        // Closing persists the non-durable commits; the open reads the table's root, as a
+        // first lookup would.
+        self.close()?;
+        self.db = Some(self.open()?);
+        self.read(|_| Ok(()))
+    }
+
+    fn key_count(&mut self) -> Result<usize, BenchError> {
+        self.read(|table| Ok(table.len().map_err(redb_err)? as usize))
+    }
+
+    fn external_memory(&self) -> ExternalMemory {
+        ExternalMemory {
+            sqlite_memory_bytes: None,
+            file_bytes: std::fs::metadata(&self.path).ok().map(|m| m.len()),
+        }
+    }
+
+    fn clear(&mut self) -> Result<(), BenchError> {
+        self.remove_file()
+    }
+}
+
+impl Drop for RedbSystem {
+    fn drop(&mut self) {
+        // Best effort: a leftover temp file is not worth a panic in drop.
+        let _ = self.remove_file();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::systems::FOLD_MISS;
+
+    #[test]
+    fn redb_answers_like_a_map_and_survives_reopen() {
+        let path =
+            std::env::temp_dir().join(format!("omendb-bench-test-{}.redb", std::process::id()));
+        let mut s = RedbSystem::new(path.clone());
+        let pairs: Vec<(u64, u64)> = [1u64, 5, 1 << 63, u64::MAX]
+            .iter()
+            .map(|&k| (k, k ^ 7))
+            .collect();
+        s.build_bulk(&pairs).unwrap();
+        assert_eq!(s.key_count().unwrap(), 4);
+        let want = fold(fold(fold(0, Some(5 ^ 7)), None), Some(u64::MAX ^ 7));
+        assert_eq!(
+            s.lookups(&[5, 6, u64::MAX], TxnMode::OneTransaction)
+                .unwrap(),
+            want
+        );
+        // Key order is integer order: from 2, the scan sees 5 then 2^63.
+        let scan = s.range_scans(&[2], 2).unwrap();
+        assert_eq!(scan, fold(fold(0, Some(5 ^ 7)), Some((1 << 63) ^ 7)));
+        assert_eq!(s.inserts(&[(9, 90)]).unwrap(), FOLD_NEW);
+        let mixed = s
+            .mixed(&[Op::Get(9), Op::Insert(10, 100), Op::Get(10)])
+            .unwrap();
+        assert_eq!(
+            mixed,
+            fold(fold(0, Some(90)), Some(100)).wrapping_add(FOLD_NEW)
+        );
+        assert_eq!(
+            s.deletes(&[5, 5]).unwrap(),
+            fold(fold(0, Some(5 ^ 7)), None)
+        );
+        s.put(11, 110).unwrap();
+        s.reopen().unwrap();
+        assert_eq!(s.key_count().unwrap(), 6);
+        assert_eq!(
+            s.lookups(&[9, 5, 11], TxnMode::OneTransaction).unwrap(),
+            fold(fold(fold(0, Some(90)), None), Some(110))
+        );
+        assert_eq!(s.lookups(&[6], TxnMode::OneTransaction).unwrap(), FOLD_MISS);
+        assert!(s.external_memory().file_bytes.unwrap() > 0);
+        s.clear().unwrap();
+        assert!(!path.exists());
+    }
+}
