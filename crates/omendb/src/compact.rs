@@ -91,7 +91,7 @@ struct Plan {
 pub(crate) struct Shared<K: Key> {
     pub storage: Arc<dyn Storage>,
     pub key_type: KeyType,
-    sync: SyncMode,
+    log_preallocate: u64,
     freeze_bytes: Option<u64>,
     level_base_bytes: u64,
     import_chunk_bytes: usize,
@@ -143,7 +143,7 @@ impl<K: Key> Shared<K> {
         Self {
             key_type: manifest.key_type,
             storage,
-            sync: options.sync,
+            log_preallocate: options.log_preallocate_bytes,
             freeze_bytes,
             level_base_bytes: options.level_base_bytes.max(1),
             import_chunk_bytes: options.import_chunk_bytes.max(1),
@@ -233,20 +233,18 @@ impl<K: Key> Shared<K> {
     }
 
     /// Starts the next log and puts a new active memtable in front of the old, now frozen
-    /// one. In relaxed mode the old log is synced first: the next log's header names the
-    /// sequence it starts at, so an old log that lost its tail in a power cut would leave
-    /// a gap, where recovery must find a prefix of the commits. (In [`SyncMode::Always`]
-    /// every commit in it is synced already.)
+    /// one. The old log is sealed first: cut to its last record (only the newest log may
+    /// end in zeros) and synced, since the next log's header names the sequence it starts
+    /// at, and an old log that lost its tail in a power cut would leave a gap where
+    /// recovery must find a prefix of the commits.
     fn freeze(&self, writer: &mut LogWriter) -> Result<()> {
-        if self.sync == SyncMode::Relaxed {
-            writer.sync()?;
-        }
+        writer.seal()?;
         let header = LogHeader {
             key_type: self.key_type,
             log_number: writer.log_number() + 1,
             start_seq: writer.next_seq(),
         };
-        *writer = LogWriter::create(&*self.storage, header)?;
+        *writer = LogWriter::create(&*self.storage, header)?.preallocating(self.log_preallocate);
         let mem = Memtable::new(writer.log_number());
         mem.set_end_seq(writer.next_seq());
         {

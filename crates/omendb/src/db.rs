@@ -253,7 +253,8 @@ impl<K: Key> Db<K> {
             log_number: 1,
             start_seq: 0,
         };
-        let writer = LogWriter::create(&*storage, header)?;
+        let writer =
+            LogWriter::create(&*storage, header)?.preallocating(options.log_preallocate_bytes);
         let manifest = Manifest {
             key_type,
             next_seq: 0,
@@ -299,7 +300,8 @@ impl<K: Key> Db<K> {
                 start_seq: scan.end_seq,
             };
             LogWriter::create(&*storage, header)?
-        };
+        }
+        .preallocating(options.log_preallocate_bytes);
         let shared = Shared::new(
             storage,
             options,
@@ -591,7 +593,10 @@ impl<K: Key> Db<K> {
         if self.shared.memtable_bytes() > CLOSE_CHECKPOINT_BYTES {
             self.checkpoint()?;
         }
-        self.flush()
+        // The log is left ending at its last record, without the zeros written ahead.
+        let mut writer = self.acquire_log()?;
+        let result = writer.seal();
+        self.release_log(writer, result)
     }
 }
 

@@ -157,6 +157,8 @@ fn populated() -> (MemStorage, common::Model) {
     let mem = MemStorage::new();
     let opts = Options {
         auto_checkpoint_log_bytes: None,
+        // The log ends at its last record: every byte of it is flipped and cut below.
+        log_preallocate_bytes: 0,
         ..options(&mem, SyncMode::Always)
     };
     let db = Db::<u64>::open_with("mem", opts).unwrap();
@@ -176,6 +178,7 @@ fn populated() -> (MemStorage, common::Model) {
 fn reopen(mem: &MemStorage) -> omendb::Result<Db<u64>> {
     let opts = Options {
         auto_checkpoint_log_bytes: None,
+        log_preallocate_bytes: 0,
         ..options(mem, SyncMode::Always)
     };
     Db::<u64>::open_with("mem", opts)

@@ -114,6 +114,8 @@ fn db_files<K: omendb::Key>(fill: impl FnOnce(&Db<K>)) -> DbFiles {
     let opts = Options {
         storage: Some(Arc::new(mem.clone()) as Arc<dyn Storage>),
         auto_checkpoint_log_bytes: None,
+        // Logs end at their last record, so the mutations reach the records.
+        log_preallocate_bytes: 0,
         ..Options::default()
     };
     let db = Db::<K>::open_with("mem", opts).unwrap();

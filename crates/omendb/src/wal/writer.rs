@@ -13,6 +13,13 @@ pub struct LogWriter {
     name: String,
     log_number: u64,
     next_seq: u64,
+    /// Bytes of header and records; the file may run on in zeros past it.
+    end: u64,
+    /// Bytes of zeros the file is extended by ahead of its records (0: none). Records
+    /// are then written over blocks the file already has, so a commit's fdatasync
+    /// flushes the record's pages and no change of the file's size or allocation;
+    /// recovery drops a zero tail as torn.
+    preallocate: u64,
     buf: Vec<u8>,
 }
 
@@ -30,6 +37,8 @@ impl LogWriter {
             name,
             log_number: header.log_number,
             next_seq: header.start_seq,
+            end: super::format::LOG_HEADER_LEN as u64,
+            preallocate: 0,
             buf: Vec::new(),
         })
     }
@@ -53,6 +62,8 @@ impl LogWriter {
             name,
             log_number,
             next_seq,
+            end: valid_len,
+            preallocate: 0,
             buf: Vec::new(),
         })
     }
@@ -79,9 +90,20 @@ impl LogWriter {
             payload_crc: crc32c::crc32c(&self.buf[RECORD_HEADER_LEN..]),
         };
         self.buf[..RECORD_HEADER_LEN].copy_from_slice(&header.encode());
+        let len = self.buf.len() as u64;
+        if self.preallocate > 0 && self.end + len > self.file.len() {
+            // Zeros ahead of the records, written once (see `preallocate`).
+            let grow = (self.end + len - self.file.len()).max(self.preallocate);
+            let zeros = vec![0u8; grow as usize];
+            let at = self.file.len();
+            self.file
+                .write_at(at, &zeros)
+                .map_err(|e| Error::io(&self.name, e))?;
+        }
         self.file
-            .append(&self.buf)
+            .write_at(self.end, &self.buf)
             .map_err(|e| Error::io(&self.name, e))?;
+        self.end += len;
         let seq = self.next_seq;
         self.next_seq += count;
         if self.buf.capacity() > 16 << 20 {
@@ -95,14 +117,31 @@ impl LogWriter {
         self.file.sync().map_err(|e| Error::io(&self.name, e))
     }
 
-    /// Bytes in the file.
+    /// Extends the file by `bytes` of zeros at a time ahead of its records (0: never).
+    pub fn preallocating(mut self, bytes: u64) -> Self {
+        self.preallocate = bytes;
+        self
+    }
+
+    /// Bytes of header and records (the zeros written ahead of them not counted).
     pub fn len(&self) -> u64 {
-        self.file.len()
+        self.end
     }
 
     /// True when the file holds nothing (not even its header).
     pub fn is_empty(&self) -> bool {
-        self.file.is_empty()
+        self.end == 0
+    }
+
+    /// Cuts the zeros ahead of the records off and syncs: a log that a newer one
+    /// follows must end at its last record (only the newest log may have a torn tail).
+    pub fn seal(&mut self) -> Result<()> {
+        if self.file.len() != self.end {
+            self.file
+                .set_len(self.end)
+                .map_err(|e| Error::io(&self.name, e))?;
+        }
+        self.sync()
     }
 
     /// Number of this log.
