@@ -264,8 +264,9 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
          than the table; its lookups, scans and mutations run in one transaction per batch unless labelled autocommit. \
          redb (u64 keys, values as 8-byte byte strings) and fjall (keys as 8 big-endian bytes, so byte order is key \
          order) get a cache as large as SQLite's and batch alike: one read transaction (fjall: snapshot) per batch of \
-         reads, one write transaction (fjall: atomic write batch) per batch of mutations; OmenDB commits every write \
-         on its own."
+         reads, one write transaction (fjall: atomic write batch) per batch of mutations, written to the OS without \
+         fsync (SQLite, fjall) or fsynced once (redb, which has no commit between fsync and none); OmenDB commits \
+         every write on its own, written to the OS without fsync."
     );
     let _ = writeln!(
         out,
