@@ -264,8 +264,10 @@ pub fn markdown(results: &Results, ctx: &ReportContext) -> String {
          than the table; its lookups, scans and mutations run in one transaction per batch unless labelled autocommit. \
          redb (u64 keys, values as 8-byte byte strings) and fjall (keys as 8 big-endian bytes, so byte order is key \
          order) get a cache as large as SQLite's and batch alike: one read transaction (fjall: snapshot) per batch of \
-         reads, one write transaction (fjall: atomic write batch) per batch of mutations; OmenDB commits every write \
-         on its own."
+         reads, one write transaction (fjall: atomic write batch) per batch of mutations, written to the OS without \
+         fsync (fjall; SQLite, which fsyncs only at the WAL checkpoints a batch's pages trigger) or fsynced once \
+         (redb, which has no commit between fsync and none); OmenDB commits every write on its own, written to the \
+         OS without fsync."
     );
     let _ = writeln!(
         out,
@@ -588,7 +590,8 @@ fn memory_table(out: &mut String, results: &Results, runs: &[(String, String, us
          third inserted in random order), measured from before its bulk load; it ends with as many keys as the \
          bulk build, so its bytes/key compare with the bulk column directly. SQLite: `sqlite3_memory_used` after \
          each build. File: the database's files on disk after the bulk build (SQLite: database + WAL; OmenDB and \
-         fjall: their directory; redb: its file). Peak RSS: process-wide VmHWM during this system's run at this key set and scale; RSS before: process \
+         fjall: their directory; redb: its file). fjall's ingestion writes its tables to disk, so its heap after \
+         the bulk build is near zero: its block cache fills as it reads. Peak RSS: process-wide VmHWM during this system's run at this key set and scale; RSS before: process \
          RSS when the system started (key arrays and operation lists).\n"
     );
     header(

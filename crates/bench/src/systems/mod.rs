@@ -170,7 +170,8 @@ pub enum SystemId {
     SqliteMemIndex,
     /// The OmenDB database: a directory with log and snapshot, relaxed commits.
     Omendb,
-    /// redb file, a copy-on-write B-tree, one write transaction per batch, Durability::None.
+    /// redb file, a copy-on-write B-tree, one write transaction per batch committed with
+    /// Durability::Immediate; single puts with Durability::None.
     Redb,
     /// fjall LSM-tree directory, one write batch per batch, written to the OS, no fsync.
     Fjall,
@@ -223,8 +224,8 @@ impl SystemId {
                 "OmenDB database file (log + snapshot), relaxed commits (fsync at checkpoint)"
             }
             SystemId::Redb => {
-                "redb file, Durability::None (commits kept in process memory until a durable \
-                 commit; Immediate at build end) (u64 key table)"
+                "redb file, Durability::Immediate per batch (fsync per batch), Durability::None per \
+                 single put (kept in process memory) (u64 key table)"
             }
             SystemId::Fjall => {
                 "fjall LSM directory, PersistMode::Buffer (written to the OS per commit, no fsync) \
