@@ -63,7 +63,7 @@ impl DurableSystem {
                 "OmenDB, fsync per commit, group commit (survives power loss)"
             }
             DurableSystem::OmendbRelaxed => {
-                "OmenDB, relaxed: written to the OS per commit, fsync at checkpoint (survives a process crash)"
+                "OmenDB, relaxed: written to the OS per commit, fsync when a memtable is written out or at close (survives a process crash)"
             }
             DurableSystem::SqliteFull => {
                 "SQLite WAL, synchronous=FULL: fsync per commit (survives power loss)"

@@ -102,7 +102,7 @@ struct Cli {
     /// Single-key durable commits per durable-put figure, split between the writer threads;
     /// 0 skips the table. Runs when `omendb`, `sqlite-disk`, `redb` or `fjall` is among the
     /// systems.
-    /// Default 3000 (100 with --quick).
+    /// Default 2000 (100 with --quick).
     #[arg(long)]
     durable_puts: Option<usize>,
     /// Writer thread counts for the durable commits.
@@ -461,7 +461,7 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
         )
     }) {
         cli.durable_puts
-            .unwrap_or(if cli.quick { 100 } else { 3000 })
+            .unwrap_or(if cli.quick { 100 } else { 2000 })
     } else {
         0
     };

@@ -382,7 +382,7 @@ fn build_table(
              the iterator form, `bulk_load`, first gathers a copy of the input, as `BTreeMap::from_iter` must); \
              BTreeMap: `from_iter` on the sorted pairs; SQLite: INSERTs of the \
              sorted pairs in one transaction with a prepared statement (plus CREATE INDEX for the prototype path); \
-             OmenDB: `Db::import` (snapshot written and fsynced, index bulk-loaded); redb: the sorted pairs \
+             OmenDB: `Db::import` (the sorted pairs streamed into one run file, fsynced, named by a new manifest); redb: the sorted pairs \
              inserted in one write transaction, committed with fsync; fjall: its ingestion API (sorted tables \
              written and fsynced)",
         ),

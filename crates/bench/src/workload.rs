@@ -101,8 +101,8 @@ impl Workload {
                  their own table"
             }
             Workload::Reopen => {
-                "close, then open from the files until ready to answer (OmenDB loads its snapshot \
-                 and replays its log; SQLite reads pages lazily later; redb writes out its \
+                "close, then open from the files until ready to answer (OmenDB reads its manifest \
+                 and each run's fences and model, and replays the log since its last flush; SQLite reads pages lazily later; redb writes out its \
                  non-durable commits at close and reads its table root; fjall fsyncs its journal at \
                  close and replays it into a memtable); ns per reopen"
             }

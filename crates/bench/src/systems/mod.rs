@@ -168,7 +168,7 @@ pub enum SystemId {
     SqliteDisk,
     /// SQLite in memory, the prototype's path: table without key, load, then CREATE INDEX.
     SqliteMemIndex,
-    /// The OmenDB database: a directory with log and snapshot, relaxed commits.
+    /// The OmenDB database: a directory of runs, a manifest and a log, relaxed commits.
     Omendb,
     /// redb file, a copy-on-write B-tree, one write transaction per batch committed with
     /// Durability::Immediate; single puts with Durability::None.
@@ -221,7 +221,7 @@ impl SystemId {
                 "SQLite :memory: no key, load then CREATE INDEX (prototype path)"
             }
             SystemId::Omendb => {
-                "OmenDB database file (log + snapshot), relaxed commits (fsync at checkpoint)"
+                "OmenDB database directory (runs, manifest, log), relaxed commits (fsync when a memtable is written out)"
             }
             SystemId::Redb => {
                 "redb file, Durability::Immediate per batch (fsync per batch), Durability::None per \

@@ -1,6 +1,6 @@
 //! The OmenDB database (`omendb::Db<u64>`) in a directory on disk, values 8-byte byte
 //! strings. In the shared workloads it commits in relaxed mode (each put is its own
-//! atomic commit written to the operating system, fsynced at checkpoints and close): the
+//! atomic commit written to the operating system, fsynced when a memtable is written out and at close): the
 //! same promise as SQLite's WAL with `synchronous=NORMAL`, which the `sqlite-disk` rows
 //! give. Fsync-per-commit figures are in the durability table (`durability.rs`).
 
