@@ -18,12 +18,13 @@
 
 use crate::config::Layout;
 use crate::cost::{self, NODE_LOOKUP_WEIGHT};
-use crate::data_node::{DataNode, Placement, MIN_SLOTS, NO_NODE};
+use crate::data_node::{DataNode, Placement, MIN_SLOTS};
 
 use crate::images::{Images, PairImages};
-use crate::inner_node::{InnerNode, NodeRef};
+use crate::inner_node::InnerNode;
 use crate::key::Key;
 use crate::model::LinearModel;
+use crate::tree::{DataId, InnerId, NodeRef};
 use crate::AlexMap;
 
 /// How the subtree's root is chosen.
@@ -42,8 +43,8 @@ pub(crate) enum Root {
 /// nodes, linked to each other but not yet to the rest of the map.
 pub(crate) struct Built {
     pub root: NodeRef,
-    pub head: u32,
-    pub tail: u32,
+    pub head: DataId,
+    pub tail: DataId,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +59,7 @@ enum Mode {
 struct Task {
     lo: usize,
     hi: usize,
-    parent: Option<(u32, usize, usize)>,
+    parent: Option<(InnerId, usize, usize)>,
     mode: Mode,
 }
 
@@ -152,8 +153,8 @@ pub(crate) fn build_subtree<K: Key, V>(
     let mut root_ref = None;
     // Working memory of `DataNode::build`, reused across the nodes.
     let mut scratch = Vec::new();
-    let mut head = NO_NODE;
-    let mut tail = NO_NODE;
+    let mut head = None;
+    let mut tail = None;
     // Tasks run depth first, left to right, and each data node consumes its
     // keys' pairs, so the pairs not yet consumed start at the popped task's
     // first key: planning and laying out read the keys from them in place.
@@ -174,20 +175,19 @@ pub(crate) fn build_subtree<K: Key, V>(
                 let mut node = map.fill_data(layout, pairs.take_next(m), &mut scratch);
                 consumed += m;
                 node.prev = tail;
-                let id = map.alloc_data(node);
-                if tail == NO_NODE {
-                    head = id;
-                } else {
-                    map.data[tail as usize].next = id;
+                let id = map.tree.alloc_data(node);
+                match tail {
+                    None => head = Some(id),
+                    Some(tail) => map.tree[tail].next = Some(id),
                 }
-                tail = id;
+                tail = Some(id);
                 NodeRef::data(id)
             }
             Plan::Inner { model, groups } => {
                 let fanout = groups.last().map_or(1, |g| g.slot + g.len);
-                let id = map.alloc_inner(InnerNode::new(
+                let id = map.tree.alloc_inner(InnerNode::new(
                     model,
-                    vec![NodeRef::data(0); fanout].into_boxed_slice(),
+                    vec![NodeRef::UNSET; fanout].into_boxed_slice(),
                 ));
                 let single = map.config.layout == Layout::SingleLevel;
                 let limit = max_data_keys(map);
@@ -219,15 +219,15 @@ pub(crate) fn build_subtree<K: Key, V>(
         match task.parent {
             None => root_ref = Some(node_ref),
             Some((parent, slot, len)) => {
-                map.inner[parent as usize].children[slot..slot + len].fill(node_ref);
+                map.tree[parent].children[slot..slot + len].fill(node_ref);
             }
         }
     }
     debug_assert!(pairs.rest().is_empty());
     Built {
         root: root_ref.expect("the root task always runs"),
-        head,
-        tail,
+        head: head.expect("a build makes a data node"),
+        tail: tail.expect("a build makes a data node"),
     }
 }
 
@@ -645,7 +645,11 @@ mod tests {
         let keys = lognormal_keys(5_000_000);
         let map = AlexMap::bulk_load(keys.iter().map(|&k| (k, k))).unwrap();
         map.check();
-        let far: usize = map.data.iter().map(|d| d.keys_farther_than(256)).sum();
+        let far: usize = map
+            .tree
+            .leaves()
+            .map(|id| map.tree[id].keys_farther_than(256))
+            .sum();
         assert!(
             far * 1000 < keys.len(),
             "{far} of {} keys more than 256 slots from their lookup start",

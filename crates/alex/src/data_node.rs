@@ -30,6 +30,7 @@ use crate::images::Images;
 use crate::key::{near_distance, Key};
 use crate::model::{clamp_between, index_bound, max_index_of, LinearModel};
 use crate::simd;
+use crate::tree::DataId;
 
 /// `find` compares the key with every slot from `WINDOW_LEFT` slots before
 /// the prediction to `WINDOW_RIGHT` after it, without branches, and hands
@@ -50,9 +51,6 @@ pub(crate) const MIN_SLOTS: usize = 8;
 
 // `find` relies on every node being wider than its window.
 const _: () = assert!(MIN_SLOTS > WINDOW_LEFT + WINDOW_RIGHT);
-
-/// Sentinel for "no node" in sibling links.
-pub(crate) const NO_NODE: u32 = u32::MAX;
 
 /// How much of the next node a scan prefetches from its first key on.
 const PREFETCH_BYTES: usize = 1024;
@@ -187,10 +185,10 @@ pub(crate) struct DataNode<K: Key, V> {
     /// Keys the node takes before an insert reports `NoRoom::Full`; below
     /// the slot count, so a gap always exists for an insert.
     limit: u32,
-    /// Previous data node in key order, or `NO_NODE`.
-    pub prev: u32,
-    /// Next data node in key order, or `NO_NODE`.
-    pub next: u32,
+    /// Previous data node in key order, if any.
+    pub prev: Option<DataId>,
+    /// Next data node in key order, if any.
+    pub next: Option<DataId>,
     /// What the cost model expected when the node was built.
     pub expected: StoredCost,
     /// What inserts have cost since the node was built.
@@ -662,8 +660,8 @@ impl<K: Key, V> DataNode<K, V> {
             bitmap,
             num_keys: count_u32(n),
             limit: count_u32(slots - 1),
-            prev: NO_NODE,
-            next: NO_NODE,
+            prev: None,
+            next: None,
             expected: stats.finish().into(),
             counters: NodeCounters::default(),
         }

@@ -37,6 +37,7 @@ mod remove;
 mod simd;
 mod split;
 mod stats;
+mod tree;
 
 pub use config::{Config, Layout};
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
@@ -49,8 +50,8 @@ pub use stats::{Counters, HeapBytes, TreeStats};
 use core::fmt;
 use core::ops::RangeBounds;
 
-use data_node::{DataNode, Insert, NoRoom, NO_NODE};
-use inner_node::{InnerNode, NodeRef};
+use data_node::{DataNode, Insert, NoRoom};
+use tree::{Child, DataId, InnerId, Tree};
 
 /// Restructurings one insert may trigger before it is treated as a bug.
 const MAX_INSERT_ROUNDS: u32 = 256;
@@ -58,7 +59,7 @@ const MAX_INSERT_ROUNDS: u32 = 256;
 /// One step of a root-to-leaf descent: the inner node and the slot taken.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PathStep {
-    pub inner: u32,
+    pub inner: InnerId,
     pub slot: usize,
 }
 
@@ -75,14 +76,7 @@ pub(crate) struct PathStep {
 /// ```
 pub struct AlexMap<K: Key, V> {
     config: Config,
-    root: NodeRef,
-    inner: Vec<InnerNode>,
-    data: Vec<DataNode<K, V>>,
-    free_inner: Vec<u32>,
-    free_data: Vec<u32>,
-    /// First and last data nodes in key order.
-    head: u32,
-    tail: u32,
+    tree: Tree<K, V>,
     len: usize,
     counters: Counters,
     /// Scratch for the descent of the operation in progress.
@@ -105,13 +99,7 @@ impl<K: Key, V: Clone> Clone for AlexMap<K, V> {
     fn clone(&self) -> Self {
         AlexMap {
             config: self.config.clone(),
-            root: self.root,
-            inner: self.inner.clone(),
-            data: self.data.clone(),
-            free_inner: self.free_inner.clone(),
-            free_data: self.free_data.clone(),
-            head: self.head,
-            tail: self.tail,
+            tree: self.tree.clone(),
             len: self.len,
             counters: self.counters,
             path: Vec::new(),
@@ -128,32 +116,17 @@ impl<K: Key, V> AlexMap<K, V> {
     /// An empty map with `config`, which is validated first.
     pub fn with_config(config: Config) -> Result<Self, AlexError> {
         config.validate()?;
-        let mut map = AlexMap {
+        Ok(AlexMap {
             config,
-            root: NodeRef::data(0),
-            inner: Vec::new(),
-            data: Vec::new(),
-            free_inner: Vec::new(),
-            free_data: Vec::new(),
-            head: NO_NODE,
-            tail: NO_NODE,
+            tree: Tree::new(),
             len: 0,
             counters: Counters::default(),
             path: Vec::new(),
-        };
-        map.reset_to_empty();
-        Ok(map)
+        })
     }
 
     fn reset_to_empty(&mut self) {
-        self.inner.clear();
-        self.data.clear();
-        self.free_inner.clear();
-        self.free_data.clear();
-        self.data.push(DataNode::empty(data_node::MIN_SLOTS));
-        self.root = NodeRef::data(0);
-        self.head = 0;
-        self.tail = 0;
+        self.tree.clear();
         self.len = 0;
     }
 
@@ -161,8 +134,9 @@ impl<K: Key, V> AlexMap<K, V> {
     /// configuration and counters stay).
     pub(crate) fn take_sorted(&mut self) -> Vec<(K, V)> {
         let mut all = Vec::with_capacity(self.len);
-        for id in iter::nodes_in_order(self) {
-            all.extend(self.data[id as usize].drain());
+        let leaves: Vec<DataId> = self.tree.leaves().collect();
+        for id in leaves {
+            all.extend(self.tree[id].drain());
         }
         self.reset_to_empty();
         all
@@ -242,12 +216,9 @@ impl<K: Key, V> AlexMap<K, V> {
     /// Replaces the contents with sorted, distinct, validated pairs.
     fn load_sorted(&mut self, pairs: impl bulk_load::PairSource<K, V>) {
         let len = pairs.rest().len();
-        self.reset_to_empty();
-        self.free_data.push(0);
+        self.tree.clear_for_build();
         let built = bulk_load::build_subtree(self, pairs, bulk_load::Root::Free, len);
-        self.root = built.root;
-        self.head = built.head;
-        self.tail = built.tail;
+        self.tree.install(built.root, built.head, built.tail);
         self.len = len;
     }
 
@@ -293,12 +264,12 @@ impl<K: Key, V> AlexMap<K, V> {
             // impossible and the node would only be rebuilt, again and
             // again if the inserts crowd one spot.
             if self.config.layout == Layout::Adaptive
-                && self.data[leaf].counters.shifting_catastrophically()
+                && self.tree[leaf].counters.shifting_catastrophically()
             {
                 split::make_room(self, leaf, t, NoRoom::Full);
                 continue;
             }
-            match self.data[leaf].insert(key, value) {
+            match self.tree[leaf].insert(key, value) {
                 Insert::Inserted => {
                     self.len += 1;
                     return Ok(None);
@@ -315,29 +286,34 @@ impl<K: Key, V> AlexMap<K, V> {
 
     /// The data node a key image routes to.
     #[inline(always)]
-    fn leaf_for(&self, t: u64) -> usize {
-        let mut node = self.root;
-        while !node.is_data() {
-            let inner = &self.inner[node.index()];
-            node = inner.children[inner.slot_for(t)];
+    fn leaf_for(&self, t: u64) -> DataId {
+        let mut node = self.tree.root();
+        loop {
+            match node.get() {
+                Child::Data(id) => return id,
+                Child::Inner(id) => {
+                    let inner = &self.tree[id];
+                    node = inner.children[inner.slot_for(t)];
+                }
+            }
         }
-        node.index()
     }
 
     /// Like `leaf_for`, recording the path in `self.path`.
-    fn descend_with_path(&mut self, t: u64) -> usize {
+    fn descend_with_path(&mut self, t: u64) -> DataId {
         self.path.clear();
-        let mut node = self.root;
-        while !node.is_data() {
-            let inner = &self.inner[node.index()];
-            let slot = inner.slot_for(t);
-            self.path.push(PathStep {
-                inner: node.index() as u32,
-                slot,
-            });
-            node = inner.children[slot];
+        let mut node = self.tree.root();
+        loop {
+            match node.get() {
+                Child::Data(id) => return id,
+                Child::Inner(id) => {
+                    let inner = &self.tree[id];
+                    let slot = inner.slot_for(t);
+                    self.path.push(PathStep { inner: id, slot });
+                    node = inner.children[slot];
+                }
+            }
         }
-        node.index()
     }
 
     /// The value of `key`, if present.
@@ -353,7 +329,7 @@ impl<K: Key, V> AlexMap<K, V> {
             return None;
         }
         let t = key.to_ordered();
-        let node = &self.data[self.leaf_for(t)];
+        let node = &self.tree[self.leaf_for(t)];
         node.find(t).map(|i| node.entry_at(i))
     }
 
@@ -364,7 +340,7 @@ impl<K: Key, V> AlexMap<K, V> {
         }
         let t = key.to_ordered();
         let leaf = self.leaf_for(t);
-        let node = &mut self.data[leaf];
+        let node = &mut self.tree[leaf];
         let i = node.find(t)?;
         Some(node.value_mut_at(i))
     }
@@ -513,8 +489,8 @@ impl<K: Key, V> AlexMap<K, V> {
     /// data node holding keys, kept by each node, so no bitmap is scanned
     /// back over slots that removals of the largest keys emptied.
     pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        let pos = iter::last_from(self, self.tail, None)?;
-        Some(self.data[pos.node as usize].entry_at(pos.slot))
+        let pos = iter::last_from(self, Some(self.tree.last_leaf()), None)?;
+        Some(self.tree[pos.node].entry_at(pos.slot))
     }
 
     /// Number of entries.
@@ -573,109 +549,16 @@ impl<K: Key, V> AlexMap<K, V> {
         node
     }
 
-    // Arena management, shared by the algorithm modules.
-
-    pub(crate) fn alloc_data(&mut self, node: DataNode<K, V>) -> u32 {
-        if let Some(i) = self.free_data.pop() {
-            self.data[i as usize] = node;
-            i
-        } else {
-            self.data.push(node);
-            (self.data.len() - 1) as u32
-        }
-    }
-
-    pub(crate) fn free_data_node(&mut self, i: u32) {
-        self.data[i as usize] = DataNode::empty(data_node::MIN_SLOTS);
-        self.free_data.push(i);
-    }
-
-    pub(crate) fn alloc_inner(&mut self, node: InnerNode) -> u32 {
-        if let Some(i) = self.free_inner.pop() {
-            self.inner[i as usize] = node;
-            i
-        } else {
-            self.inner.push(node);
-            (self.inner.len() - 1) as u32
-        }
-    }
-
     /// Drops freed arena entries once they are at least half of an arena,
     /// renumbering every reference, so a map emptied by deletes gives the
     /// arenas' memory back. Amortized O(1) per freed node.
     pub(crate) fn compact_if_sparse(&mut self) {
         const MIN_ENTRIES: usize = 64;
-        let sparse = |free: usize, all: usize| all >= MIN_ENTRIES && 2 * free >= all;
-        if !sparse(self.free_data.len(), self.data.len())
-            && !sparse(self.free_inner.len(), self.inner.len())
-        {
-            return;
+        let sparse = |(free, all): (usize, usize)| all >= MIN_ENTRIES && 2 * free >= all;
+        let [data, inner] = self.tree.arena_usage();
+        if sparse(data) || sparse(inner) {
+            self.tree.compact();
         }
-        let data_map = Self::renumber(&self.free_data, self.data.len());
-        let inner_map = Self::renumber(&self.free_inner, self.inner.len());
-        let data = std::mem::take(&mut self.data);
-        self.data = data
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| data_map[*i] != NO_NODE)
-            .map(|(_, node)| node)
-            .collect();
-        let inner = std::mem::take(&mut self.inner);
-        self.inner = inner
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| inner_map[*i] != NO_NODE)
-            .map(|(_, node)| node)
-            .collect();
-        let remap = |r: NodeRef| {
-            if r.is_data() {
-                NodeRef::data(data_map[r.index()])
-            } else {
-                NodeRef::inner(inner_map[r.index()])
-            }
-        };
-        for node in &mut self.data {
-            if node.prev != NO_NODE {
-                node.prev = data_map[node.prev as usize];
-            }
-            if node.next != NO_NODE {
-                node.next = data_map[node.next as usize];
-            }
-        }
-        for node in &mut self.inner {
-            for c in node.children.iter_mut() {
-                *c = remap(*c);
-            }
-        }
-        self.root = remap(self.root);
-        self.head = data_map[self.head as usize];
-        self.tail = data_map[self.tail as usize];
-        // Collecting in place keeps the old allocations: give them back.
-        self.data.shrink_to_fit();
-        self.inner.shrink_to_fit();
-        self.free_data = Vec::new();
-        self.free_inner = Vec::new();
-    }
-
-    /// New index of each of `len` arena entries, `NO_NODE` for the freed.
-    fn renumber(free: &[u32], len: usize) -> Vec<u32> {
-        let mut map = vec![0u32; len];
-        for &i in free {
-            map[i as usize] = NO_NODE;
-        }
-        let mut next = 0u32;
-        for m in map.iter_mut() {
-            if *m != NO_NODE {
-                *m = next;
-                next += 1;
-            }
-        }
-        map
-    }
-
-    pub(crate) fn free_inner_node(&mut self, i: u32) {
-        self.inner[i as usize] = InnerNode::new(model::LinearModel::ZERO, Box::new([]));
-        self.free_inner.push(i);
     }
 }
 

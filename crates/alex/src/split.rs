@@ -19,10 +19,11 @@
 use crate::bulk_load::{self, Root};
 use crate::config::Layout;
 use crate::cost::{self, EdgePattern, Resize, NODE_LOOKUP_WEIGHT};
-use crate::data_node::{DataNode, NoRoom, Placement, NO_NODE};
+use crate::data_node::{DataNode, NoRoom, Placement};
 use crate::images::{Images, PairImages};
-use crate::inner_node::{InnerNode, NodeRef};
+use crate::inner_node::InnerNode;
 use crate::key::Key;
+use crate::tree::{Child, DataId, InnerId, NodeRef};
 use crate::{AlexMap, PathStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ enum Side {
 /// Makes room in data node `leaf`, where `t` routes, for the key image `t`,
 /// which it refused for `why`. The descent to it is recorded in `map.path`
 /// here: inserts descend without recording it.
-pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64, why: NoRoom) {
+pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, t: u64, why: NoRoom) {
     let reached = map.descend_with_path(t);
     debug_assert_eq!(reached, leaf);
     if let Some((side, target)) = out_of_root_domain(map, leaf, t) {
@@ -42,7 +43,7 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
             return;
         }
     }
-    let node = &map.data[leaf];
+    let node = &map.tree[leaf];
     let keys_after = node.len() + 1;
     let pattern = match why {
         NoRoom::RightEdge => EdgePattern::Appends,
@@ -76,7 +77,7 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
         Resize::Expand
     } else {
         let split_down_extra = match parent {
-            Some(step) if map.inner[step.inner as usize].block_of(step.slot).1 > 1 => 0.0,
+            Some(step) if map.tree[step.inner].block_of(step.slot).1 > 1 => 0.0,
             _ => NODE_LOOKUP_WEIGHT,
         };
         // The keys are read only if the measured cost has drifted.
@@ -144,8 +145,8 @@ fn layout_with_room<K: Key, V>(
 }
 
 /// The ordered images of a data node's keys.
-fn node_ords<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> Vec<u64> {
-    let node = &map.data[leaf];
+fn node_ords<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> Vec<u64> {
+    let node = &map.tree[leaf];
     let mut ords = Vec::with_capacity(node.len());
     let mut i = 0;
     while let Some(j) = node.next_occupied(i) {
@@ -161,18 +162,18 @@ fn node_ords<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> Vec<u64> {
 /// slots only.
 pub(crate) fn rebuild<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    leaf: usize,
+    leaf: DataId,
     slots: usize,
     placement: Placement,
     extra: Option<Vec<(K, V)>>,
 ) {
-    let mut pairs = map.data[leaf].drain();
+    let mut pairs = map.tree[leaf].drain();
     if let Some(extra) = extra {
         pairs.extend(extra);
         pairs.sort_by_key(|(k, _)| k.to_ordered());
     }
     let keys = pairs.len();
-    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
+    let (prev, next) = (map.tree[leaf].prev, map.tree[leaf].next);
     let mut node = map.build_data(pairs, slots, placement, &mut Vec::new());
     if keys + 1 >= node.limit() {
         // Could not split to get under the configured limit: let the node
@@ -181,14 +182,14 @@ pub(crate) fn rebuild<K: Key, V>(
     }
     node.prev = prev;
     node.next = next;
-    map.data[leaf] = node;
+    map.tree[leaf] = node;
 }
 
 /// Splits `leaf` sideways (doubling its parent's fan-out first if needed)
 /// or down. Returns `false` when the layout allows neither.
 fn split<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    leaf: usize,
+    leaf: DataId,
     parent: Option<PathStep>,
     pattern: EdgePattern,
 ) -> bool {
@@ -198,8 +199,8 @@ fn split<K: Key, V>(
         split_down(map, leaf, None);
         return true;
     };
-    let p = step.inner as usize;
-    let (mut start, mut len) = map.inner[p].block_of(step.slot);
+    let p = step.inner;
+    let (mut start, mut len) = map.tree[p].block_of(step.slot);
     let max_keys = bulk_load::max_data_keys(map);
     if adaptive && len > 1 && useless_sideways(map, leaf, p, start, len, max_keys) {
         // The parent's model sends nearly all keys to one half (clustered
@@ -213,9 +214,9 @@ fn split<K: Key, V>(
         // different halves (keys clamped beyond the parent's domain never
         // separate this way).
         let separates = {
-            let node = &map.data[leaf];
-            let doubled = map.inner[p].model.scaled(2.0);
-            let fanout = 2 * map.inner[p].fanout();
+            let node = &map.tree[leaf];
+            let doubled = map.tree[p].model.scaled(2.0);
+            let fanout = 2 * map.tree[p].fanout();
             match (node.first_occupied(), node.last_occupied()) {
                 (Some(a), Some(b)) => {
                     doubled.predict(node.key_at(a).to_ordered(), fanout)
@@ -224,9 +225,9 @@ fn split<K: Key, V>(
                 _ => false,
             }
         };
-        let can_double = separates && map.inner[p].fanout() * 2 <= 1 << map.config.max_fanout_log2;
-        if can_double && (adaptive || NodeRef::inner(step.inner) == map.root) {
-            map.inner[p].double();
+        let can_double = separates && map.tree[p].fanout() * 2 <= 1 << map.config.max_fanout_log2;
+        if can_double && (adaptive || NodeRef::inner(step.inner) == map.tree.root()) {
+            map.tree[p].double();
             map.counters.fanout_doublings += 1;
             start *= 2;
             len = 2;
@@ -256,15 +257,15 @@ fn split<K: Key, V>(
 /// sideways over the parent's block `start..start + len`.
 fn larger_half<K: Key, V>(
     map: &AlexMap<K, V>,
-    leaf: usize,
-    parent: usize,
+    leaf: DataId,
+    parent: InnerId,
     start: usize,
     len: usize,
 ) -> usize {
-    let model = map.inner[parent].model;
-    let fanout = map.inner[parent].fanout();
+    let model = map.tree[parent].model;
+    let fanout = map.tree[parent].fanout();
     let mid = start + len / 2;
-    let node = &map.data[leaf];
+    let node = &map.tree[leaf];
     let mut left = 0;
     let mut i = 0;
     while let Some(j) = node.next_occupied(i) {
@@ -281,18 +282,18 @@ fn larger_half<K: Key, V>(
 /// node's keys (at least 15/16 of them) or still too many for one node.
 fn useless_sideways<K: Key, V>(
     map: &AlexMap<K, V>,
-    leaf: usize,
-    parent: usize,
+    leaf: DataId,
+    parent: InnerId,
     start: usize,
     len: usize,
     max_keys: usize,
 ) -> bool {
-    let node = &map.data[leaf];
+    let node = &map.tree[leaf];
     let n = node.len();
     // Keys beyond the parent's domain (clamped to its edge slot) stay
     // together whatever the split; they leave through the root's widening.
-    let model = map.inner[parent].model;
-    let fanout = map.inner[parent].fanout() as f64;
+    let model = map.tree[parent].model;
+    let fanout = map.tree[parent].fanout() as f64;
     if let (Some(a), Some(b)) = (node.first_occupied(), node.last_occupied()) {
         if model.predict_f64(node.key_at(a).to_ordered()) < 0.0
             || model.predict_f64(node.key_at(b).to_ordered()) >= fanout
@@ -306,19 +307,19 @@ fn useless_sideways<K: Key, V>(
 
 fn split_sideways<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    leaf: usize,
-    parent: usize,
+    leaf: DataId,
+    parent: InnerId,
     start: usize,
     len: usize,
     pattern: EdgePattern,
 ) {
-    let mut left = map.data[leaf].drain();
-    let model = map.inner[parent].model;
-    let fanout = map.inner[parent].fanout();
+    let mut left = map.tree[leaf].drain();
+    let model = map.tree[parent].model;
+    let fanout = map.tree[parent].fanout();
     let mid = start + len / 2;
     let cut = left.partition_point(|(k, _)| model.predict(k.to_ordered(), fanout) < mid);
     let right = left.split_off(cut);
-    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
+    let (prev, next) = (map.tree[leaf].prev, map.tree[leaf].next);
 
     let left_pattern = if pattern == EdgePattern::Prepends {
         pattern
@@ -337,53 +338,50 @@ fn split_sideways<K: Key, V>(
     let mut right_node = map.build_data(right, rs, rp, &mut scratch);
     left_node.prev = prev;
     right_node.next = next;
-    let right_id = map.alloc_data(right_node);
-    left_node.next = right_id;
-    map.data[right_id as usize].prev = leaf as u32;
-    map.data[leaf] = left_node;
-    if next == NO_NODE {
-        map.tail = right_id;
-    } else {
-        map.data[next as usize].prev = right_id;
+    let right_id = map.tree.alloc_data(right_node);
+    left_node.next = Some(right_id);
+    map.tree[right_id].prev = Some(leaf);
+    map.tree[leaf] = left_node;
+    match next {
+        None => map.tree.set_last_leaf(right_id),
+        Some(next) => map.tree[next].prev = Some(right_id),
     }
-    map.inner[parent].children[mid..start + len].fill(NodeRef::data(right_id));
+    map.tree[parent].children[mid..start + len].fill(NodeRef::data(right_id));
     map.counters.splits_sideways += 1;
 }
 
 /// Replaces `leaf` by a subtree whose root is an inner node; its model
 /// spreads the parent's block of slots (when there is a parent) over its
 /// fan-out, which the cost model picks.
-fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<PathStep>) {
-    let pairs = map.data[leaf].drain();
-    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
+fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, parent: Option<PathStep>) {
+    let pairs = map.tree[leaf].drain();
+    let (prev, next) = (map.tree[leaf].prev, map.tree[leaf].next);
     let (block, unit) = match parent {
         Some(step) => {
-            let p = &map.inner[step.inner as usize];
+            let p = &map.tree[step.inner];
             let (start, len) = p.block_of(step.slot);
             let unit = p.model.shifted(-(start as f64)).scaled(1.0 / len as f64);
-            (Some((step.inner as usize, start, len)), Some(unit))
+            (Some((step.inner, start, len)), Some(unit))
         }
         None => (None, None),
     };
     let total = map.len;
     let built = bulk_load::build_subtree(map, pairs.into_iter(), Root::Inner(unit), total);
-    map.data[built.head as usize].prev = prev;
-    map.data[built.tail as usize].next = next;
-    if prev == NO_NODE {
-        map.head = built.head;
-    } else {
-        map.data[prev as usize].next = built.head;
+    map.tree[built.head].prev = prev;
+    map.tree[built.tail].next = next;
+    match prev {
+        None => map.tree.set_first_leaf(built.head),
+        Some(prev) => map.tree[prev].next = Some(built.head),
     }
-    if next == NO_NODE {
-        map.tail = built.tail;
-    } else {
-        map.data[next as usize].prev = built.tail;
+    match next {
+        None => map.tree.set_last_leaf(built.tail),
+        Some(next) => map.tree[next].prev = Some(built.tail),
     }
     match block {
-        Some((p, start, len)) => map.inner[p].children[start..start + len].fill(built.root),
-        None => map.root = built.root,
+        Some((p, start, len)) => map.tree[p].children[start..start + len].fill(built.root),
+        None => map.tree.set_root(built.root),
     }
-    map.free_data_node(leaf as u32);
+    map.tree.free_data(leaf);
     map.counters.splits_down += 1;
 }
 
@@ -394,16 +392,16 @@ fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<Pa
 /// inside the domain, as appended timestamps are. Sparse outliers stay in
 /// the edge node and leave through ordinary splits, so one far key cannot
 /// blow the root up.
-fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Option<(Side, f64)> {
-    if map.root.is_data() {
+fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId, t: u64) -> Option<(Side, f64)> {
+    let Child::Inner(root) = map.tree.root().get() else {
         return None;
-    }
-    let root = &map.inner[map.root.index()];
+    };
+    let root = &map.tree[root];
     let fanout = root.fanout() as f64;
     let p = root.model.predict_f64(t);
-    let side = if p >= fanout && leaf as u32 == map.tail {
+    let side = if p >= fanout && leaf == map.tree.last_leaf() {
         Side::Right
-    } else if p < 0.0 && leaf as u32 == map.head {
+    } else if p < 0.0 && leaf == map.tree.first_leaf() {
         Side::Left
     } else {
         return None;
@@ -439,7 +437,7 @@ fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Op
     // key costs at most a doubling. The step must make progress or it
     // would repeat forever: keys inside the domain stay in the edge node
     // while those beyond leave, or the nearest key beyond comes inside.
-    let node_len = map.data[leaf].len();
+    let node_len = map.tree[leaf].len();
     let some_inside = beyond <= node_len;
     let max_fanout = 1usize << map.config.max_fanout_log2;
     let f = fanout;
@@ -488,15 +486,17 @@ fn pow2_at_least(x: f64, cap: usize) -> usize {
 fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> bool {
     let max_fanout = 1usize << map.config.max_fanout_log2;
     let adaptive = map.config.layout == Layout::Adaptive;
-    let root = map.root.index();
-    let fanout = map.inner[root].fanout();
-    let model = map.inner[root].model;
+    let Child::Inner(root) = map.tree.root().get() else {
+        unreachable!("only a root inner node is widened");
+    };
+    let fanout = map.tree[root].fanout();
+    let model = map.tree[root].model;
     let (new_root, old_block, blocks) = if side == Side::Right && fanout * 2 <= max_fanout {
         // In place: slots past the old end, blocks doubling in size.
         let wanted = pow2_at_least(target + 1.0, max_fanout).max(fanout * 2);
-        let node = &mut map.inner[root];
+        let node = &mut map.tree[root];
         let mut children = node.children.to_vec();
-        children.resize(wanted, NodeRef::data(0));
+        children.resize(wanted, NodeRef::UNSET);
         node.set_children(children.into_boxed_slice());
         let mut blocks = Vec::new();
         let mut size = fanout;
@@ -513,10 +513,12 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> b
             Side::Right => (unit, 0, g),
             Side::Left => (unit.shifted((g - 1) as f64), g - 1, g),
         };
-        let mut children = vec![NodeRef::data(0); new_fanout];
-        children[old_slot] = map.root;
-        let id = map.alloc_inner(InnerNode::new(model, children.into_boxed_slice()));
-        map.root = NodeRef::inner(id);
+        let mut children = vec![NodeRef::UNSET; new_fanout];
+        children[old_slot] = map.tree.root();
+        let id = map
+            .tree
+            .alloc_inner(InnerNode::new(model, children.into_boxed_slice()));
+        map.tree.set_root(NodeRef::inner(id));
         let mut blocks = Vec::new();
         match side {
             Side::Right => {
@@ -537,13 +539,13 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> b
                 blocks.reverse();
             }
         }
-        (id as usize, Some(old_slot), blocks)
+        (id, Some(old_slot), blocks)
     } else {
         return false;
     };
     // Keys the widened root now routes to the new blocks sit at the edge of
     // the old tree: move them out.
-    let root_node = &map.inner[new_root];
+    let root_node = &map.tree[new_root];
     let (model, fanout) = (root_node.model, root_node.fanout());
     let moved = match (side, old_block) {
         (Side::Right, None) => {
@@ -568,16 +570,15 @@ fn extract_edge<K: Key, V>(
     moves: impl Fn(u64) -> bool,
 ) -> Vec<(K, V)> {
     let mut chunks: Vec<Vec<(K, V)>> = Vec::new();
-    let mut id = if side == Side::Right {
-        map.tail
+    let mut id = Some(if side == Side::Right {
+        map.tree.last_leaf()
     } else {
-        map.head
-    };
-    while id != NO_NODE {
-        let leaf = id as usize;
-        let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
+        map.tree.first_leaf()
+    });
+    while let Some(leaf) = id {
+        let (prev, next) = (map.tree[leaf].prev, map.tree[leaf].next);
         let inward = if side == Side::Right { prev } else { next };
-        let node = &map.data[leaf];
+        let node = &map.tree[leaf];
         let edge = match side {
             Side::Right => node.last_occupied(),
             Side::Left => node.first_occupied(),
@@ -591,7 +592,7 @@ fn extract_edge<K: Key, V>(
             Some(i) if !moves(node.key_at(i).to_ordered()) => break,
             Some(_) => {}
         }
-        let mut pairs = map.data[leaf].drain();
+        let mut pairs = map.tree[leaf].drain();
         let (kept, moved) = match side {
             Side::Right => {
                 let cut = pairs.partition_point(|(k, _)| !moves(k.to_ordered()));
@@ -609,7 +610,7 @@ fn extract_edge<K: Key, V>(
         let mut node = map.build_data(kept, slots, Placement::Even, &mut Vec::new());
         node.prev = prev;
         node.next = next;
-        map.data[leaf] = node;
+        map.tree[leaf] = node;
         chunks.push(moved);
         if !whole_node_moved {
             break;
@@ -626,13 +627,13 @@ fn extract_edge<K: Key, V>(
 /// `moved` entries the root routes there, and links them in at `side`.
 fn fill_blocks<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    root: usize,
+    root: InnerId,
     blocks: &[(usize, usize)],
     moved: Vec<(K, V)>,
     side: Side,
 ) {
-    let model = map.inner[root].model;
-    let fanout = map.inner[root].fanout();
+    let model = map.tree[root].model;
+    let fanout = map.tree[root].fanout();
     let mut pairs = moved.into_iter();
     let mut ids = Vec::with_capacity(blocks.len());
     let mut scratch = Vec::new();
@@ -656,27 +657,27 @@ fn fill_blocks<K: Key, V>(
         let (slots, placement) = layout_for(map, m + 1, pattern);
         let layout = DataNode::<K, V>::lay_out(rest.range(0, m), slots, placement, &mut scratch);
         let node = map.fill_data(layout, pairs.by_ref().take(m), &mut scratch);
-        let id = map.alloc_data(node);
-        map.inner[root].children[start..start + len].fill(NodeRef::data(id));
+        let id = map.tree.alloc_data(node);
+        map.tree[root].children[start..start + len].fill(NodeRef::data(id));
         ids.push(id);
     }
     for w in ids.windows(2) {
-        map.data[w[0] as usize].next = w[1];
-        map.data[w[1] as usize].prev = w[0];
+        map.tree[w[0]].next = Some(w[1]);
+        map.tree[w[1]].prev = Some(w[0]);
     }
     let (first, last) = (ids[0], ids[ids.len() - 1]);
     match side {
         Side::Right => {
-            let old_tail = map.tail;
-            map.data[old_tail as usize].next = first;
-            map.data[first as usize].prev = old_tail;
-            map.tail = last;
+            let old_last = map.tree.last_leaf();
+            map.tree[old_last].next = Some(first);
+            map.tree[first].prev = Some(old_last);
+            map.tree.set_last_leaf(last);
         }
         Side::Left => {
-            let old_head = map.head;
-            map.data[old_head as usize].prev = last;
-            map.data[last as usize].next = old_head;
-            map.head = first;
+            let old_first = map.tree.first_leaf();
+            map.tree[old_first].prev = Some(last);
+            map.tree[last].next = Some(old_first);
+            map.tree.set_first_leaf(first);
         }
     }
 }
@@ -710,7 +711,11 @@ mod tests {
             map.insert(state, state);
         }
         map.check();
-        let far: usize = map.data.iter().map(|d| d.keys_farther_than(256)).sum();
+        let far: usize = map
+            .tree
+            .leaves()
+            .map(|id| map.tree[id].keys_farther_than(256))
+            .sum();
         assert!(
             far * 100 < n,
             "{far} of {n} keys over 256 slots from their lookup start"
@@ -718,7 +723,8 @@ mod tests {
         // The rule applies from a node's 64th insert on, so a node with
         // more inserts passed it before its last insert, whose shifts are
         // fewer than the node's slots.
-        for node in map.data.iter().filter(|d| d.counters.inserts > 64) {
+        let nodes = map.tree.leaves().map(|id| &map.tree[id]);
+        for node in nodes.filter(|d| d.counters.inserts > 64) {
             let bound = cost::CATASTROPHIC_SHIFTS_PER_INSERT as u64
                 * u64::from(node.counters.inserts - 1)
                 + node.capacity() as u64;
