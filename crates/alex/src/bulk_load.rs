@@ -24,7 +24,7 @@ use crate::images::{Images, PairImages};
 use crate::inner_node::InnerNode;
 use crate::key::Key;
 use crate::model::LinearModel;
-use crate::tree::{DataId, InnerId, NodeRef};
+use crate::tree::{InnerId, LeafRun, NodeRef, Place};
 use crate::AlexMap;
 
 /// How the subtree's root is chosen.
@@ -39,12 +39,11 @@ pub(crate) enum Root {
     Inner(Option<LinearModel>),
 }
 
-/// The result of a build: the subtree's root and its first and last data
-/// nodes, linked to each other but not yet to the rest of the map.
+/// The result of a build: the subtree's root, not yet attached, and its
+/// data nodes, linked to each other but not yet to the rest of the map.
 pub(crate) struct Built {
     pub root: NodeRef,
-    pub head: DataId,
-    pub tail: DataId,
+    pub leaves: LeafRun,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -153,8 +152,7 @@ pub(crate) fn build_subtree<K: Key, V>(
     let mut root_ref = None;
     // Working memory of `DataNode::build`, reused across the nodes.
     let mut scratch = Vec::new();
-    let mut head = None;
-    let mut tail = None;
+    let mut leaves = None;
     // Tasks run depth first, left to right, and each data node consumes its
     // keys' pairs, so the pairs not yet consumed start at the popped task's
     // first key: planning and laying out read the keys from them in place.
@@ -172,16 +170,9 @@ pub(crate) fn build_subtree<K: Key, V>(
                 let m = keys.len();
                 let slots = slots_for(map, m);
                 let layout = DataNode::<K, V>::lay_out(keys, slots, Placement::Even, &mut scratch);
-                let mut node = map.fill_data(layout, pairs.take_next(m), &mut scratch);
+                let node = map.fill_data(layout, pairs.take_next(m), &mut scratch);
                 consumed += m;
-                node.prev = tail;
-                let id = map.tree.alloc_data(node);
-                match tail {
-                    None => head = Some(id),
-                    Some(tail) => map.tree[tail].next = Some(id),
-                }
-                tail = Some(id);
-                NodeRef::data(id)
+                NodeRef::data(map.tree.push_leaf(&mut leaves, node))
             }
             Plan::Inner { model, groups } => {
                 let fanout = groups.last().map_or(1, |g| g.slot + g.len);
@@ -218,16 +209,16 @@ pub(crate) fn build_subtree<K: Key, V>(
         };
         match task.parent {
             None => root_ref = Some(node_ref),
-            Some((parent, slot, len)) => {
-                map.tree[parent].children[slot..slot + len].fill(node_ref);
+            Some((parent, start, len)) => {
+                map.tree
+                    .attach(Place::Block { parent, start, len }, node_ref);
             }
         }
     }
     debug_assert!(pairs.rest().is_empty());
     Built {
         root: root_ref.expect("the root task always runs"),
-        head: head.expect("a build makes a data node"),
-        tail: tail.expect("a build makes a data node"),
+        leaves: leaves.expect("a build makes a data node"),
     }
 }
 

@@ -106,10 +106,10 @@ pub(crate) fn check<K: Key, V>(map: &AlexMap<K, V>) {
     let mut next = Some(tree.first_leaf());
     while let Some(id) = next {
         assert!(listed.len() <= leaves.len(), "sibling links loop");
-        assert_eq!(tree[id].prev, prev, "back link of {id:?}");
+        assert_eq!(tree[id].links.prev(), prev, "back link of {id:?}");
         listed.push(id);
         prev = Some(id);
-        next = tree[id].next;
+        next = tree[id].links.next();
     }
     assert_eq!(
         prev,

@@ -30,7 +30,7 @@ use crate::images::Images;
 use crate::key::{near_distance, Key};
 use crate::model::{clamp_between, index_bound, max_index_of, LinearModel};
 use crate::simd;
-use crate::tree::DataId;
+use crate::tree::Links;
 
 /// `find` compares the key with every slot from `WINDOW_LEFT` slots before
 /// the prediction to `WINDOW_RIGHT` after it, without branches, and hands
@@ -185,10 +185,8 @@ pub(crate) struct DataNode<K: Key, V> {
     /// Keys the node takes before an insert reports `NoRoom::Full`; below
     /// the slot count, so a gap always exists for an insert.
     limit: u32,
-    /// Previous data node in key order, if any.
-    pub prev: Option<DataId>,
-    /// Next data node in key order, if any.
-    pub next: Option<DataId>,
+    /// The neighbours in key order, which the tree keeps (`tree.rs`).
+    pub links: Links,
     /// What the cost model expected when the node was built.
     pub expected: StoredCost,
     /// What inserts have cost since the node was built.
@@ -660,8 +658,7 @@ impl<K: Key, V> DataNode<K, V> {
             bitmap,
             num_keys: count_u32(n),
             limit: count_u32(slots - 1),
-            prev: None,
-            next: None,
+            links: Links::NONE,
             expected: stats.finish().into(),
             counters: NodeCounters::default(),
         }
@@ -1592,8 +1589,7 @@ impl<K: Key, V: Clone> Clone for DataNode<K, V> {
             bitmap: self.bitmap.clone(),
             num_keys: self.num_keys,
             limit: self.limit,
-            prev: self.prev,
-            next: self.next,
+            links: self.links,
             expected: self.expected,
             counters: self.counters,
         }

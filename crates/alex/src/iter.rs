@@ -83,7 +83,7 @@ impl<'a, K: Key, V> Span<'a, K, V> {
             hi: u64::MAX,
         };
         if !same {
-            span.prefetch_header(first.next);
+            span.prefetch_header(first.links.next());
         }
         span
     }
@@ -102,7 +102,7 @@ impl<'a, K: Key, V> Span<'a, K, V> {
             back_open: false,
             hi,
         };
-        span.prefetch_header(first.next);
+        span.prefetch_header(first.links.next());
         span
     }
 
@@ -148,9 +148,9 @@ impl<'a, K: Key, V> Span<'a, K, V> {
     /// for the header and then for the slots.
     fn whole(&self, id: DataId) -> Slots<'a, K, V> {
         let node = &self.map.tree[id];
-        if let Some(after) = self.map.tree.get_data(node.next) {
+        if let Some(after) = self.map.tree.get_data(node.links.next()) {
             after.prefetch_front();
-            self.prefetch_header(after.next);
+            self.prefetch_header(after.links.next());
         }
         node.slots_between(0, node.capacity())
     }
@@ -159,7 +159,7 @@ impl<'a, K: Key, V> Span<'a, K, V> {
     /// the node before it is prefetched.
     fn whole_back(&self, id: DataId) -> Slots<'a, K, V> {
         let node = &self.map.tree[id];
-        self.prefetch_header(node.prev);
+        self.prefetch_header(node.links.prev());
         node.slots_between(0, node.capacity())
     }
 
@@ -200,7 +200,7 @@ impl<'a, K: Key, V> Span<'a, K, V> {
             if Some(self.front_node) == self.back_node {
                 return None;
             }
-            let Some(next) = self.map.tree[self.front_node].next else {
+            let Some(next) = self.map.tree[self.front_node].links.next() else {
                 // Only an end left to `hi` lets the front run off the map.
                 debug_assert!(self.back_node.is_none(), "the back lies after the front");
                 self.finish();
@@ -231,7 +231,8 @@ impl<'a, K: Key, V> Span<'a, K, V> {
             }
             let back = self.back_node.expect("back_run found the back");
             let prev = self.map.tree[back]
-                .prev
+                .links
+                .prev()
                 .expect("the front lies before the back");
             self.back_node = Some(prev);
             self.back = if prev == self.front_node {
@@ -259,7 +260,7 @@ pub(crate) fn first_from<K: Key, V>(
                 return Some(Pos { node: id, slot: s });
             }
         }
-        node = d.next;
+        node = d.links.next();
         slot = 0;
     }
     None
@@ -280,7 +281,7 @@ pub(crate) fn last_from<K: Key, V>(
         if let Some(s) = found {
             return Some(Pos { node: id, slot: s });
         }
-        node = d.prev;
+        node = d.links.prev();
         slot = None;
     }
     None
@@ -465,7 +466,7 @@ fn range_start<K: Key, V>(map: &AlexMap<K, V>, lo: Option<u64>, hi: Option<u64>)
             let node = &map.tree[leaf];
             match node.lower_bound_occupied(lo) {
                 Some(slot) => Pos { node: leaf, slot },
-                None => first_from(map, node.next, 0)?,
+                None => first_from(map, node.links.next(), 0)?,
             }
         }
     };
@@ -485,7 +486,7 @@ fn range_end<K: Key, V>(map: &AlexMap<K, V>, hi: Option<u64>) -> Option<Pos> {
     let node = &map.tree[leaf];
     let last = match node.last_at_most(hi) {
         Some(slot) => Pos { node: leaf, slot },
-        None => last_from(map, node.prev, None)?,
+        None => last_from(map, node.links.prev(), None)?,
     };
     Some(Pos {
         node: last.node,
@@ -530,7 +531,10 @@ pub(crate) fn range_mut<K: Key, V, R: RangeBounds<K>>(
     let mut chain = vec![front.node];
     let mut last = front.node;
     while last != back.node {
-        last = map.tree[last].next.expect("the back lies after the front");
+        last = map.tree[last]
+            .links
+            .next()
+            .expect("the back lies after the front");
         chain.push(last);
     }
     let last = chain.len() - 1;

@@ -218,7 +218,7 @@ impl<K: Key, V> AlexMap<K, V> {
         let len = pairs.rest().len();
         self.tree.clear_for_build();
         let built = bulk_load::build_subtree(self, pairs, bulk_load::Root::Free, len);
-        self.tree.install(built.root, built.head, built.tail);
+        self.tree.install(built.root, built.leaves);
         self.len = len;
     }
 

@@ -13,7 +13,7 @@ use crate::cost::{MERGE_MAX_FRACTION, MERGE_TRIGGER_FRACTION};
 use crate::data_node::{Placement, MIN_SLOTS};
 use crate::iter;
 use crate::key::Key;
-use crate::tree::{Child, DataId, InnerId, NodeRef};
+use crate::tree::{Child, DataId, InnerId, NodeRef, Place};
 use crate::{AlexMap, PathStep};
 
 pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
@@ -134,19 +134,15 @@ fn merge_buddies<K: Key, V>(
     let mut pairs = map.tree[left].drain();
     pairs.extend(map.tree[right].drain());
     let slots = bulk_load::slots_for(map, pairs.len());
-    let prev = map.tree[left].prev;
-    let next = map.tree[right].next;
-    let mut node = map.build_data(pairs, slots, Placement::Even, &mut Vec::new());
-    node.prev = prev;
-    node.next = next;
-    map.tree[left] = node;
-    match next {
-        None => map.tree.set_last_leaf(left),
-        Some(next) => map.tree[next].prev = Some(left),
-    }
-    map.tree.free_data(right);
-    let block = start.min(buddy_start);
-    map.tree[p].children[block..block + 2 * len].fill(NodeRef::data(left));
+    let node = map.build_data(pairs, slots, Placement::Even, &mut Vec::new());
+    map.tree.replace_leaf(left, node);
+    map.tree.remove_leaf(right);
+    let block = Place::Block {
+        parent: p,
+        start: start.min(buddy_start),
+        len: 2 * len,
+    };
+    map.tree.attach(block, NodeRef::data(left));
     map.counters.merges += 1;
     left
 }
@@ -155,12 +151,17 @@ fn merge_buddies<K: Key, V>(
 /// `only`, by `only` in its own parent (or as the root).
 fn collapse<K: Key, V>(map: &mut AlexMap<K, V>, depth: usize, only: NodeRef) {
     let PathStep { inner, .. } = map.path[depth];
-    if depth == 0 {
-        map.tree.set_root(only);
+    let place = if depth == 0 {
+        Place::Root
     } else {
         let up = map.path[depth - 1];
         let (start, len) = map.tree[up.inner].block_of(up.slot);
-        map.tree[up.inner].children[start..start + len].fill(only);
-    }
+        Place::Block {
+            parent: up.inner,
+            start,
+            len,
+        }
+    };
+    map.tree.attach(place, only);
     map.tree.free_inner(inner);
 }

@@ -23,7 +23,7 @@ use crate::data_node::{DataNode, NoRoom, Placement};
 use crate::images::{Images, PairImages};
 use crate::inner_node::InnerNode;
 use crate::key::Key;
-use crate::tree::{Child, DataId, InnerId, NodeRef};
+use crate::tree::{Child, DataId, InnerId, NodeRef, Place};
 use crate::{AlexMap, PathStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,16 +173,13 @@ pub(crate) fn rebuild<K: Key, V>(
         pairs.sort_by_key(|(k, _)| k.to_ordered());
     }
     let keys = pairs.len();
-    let (prev, next) = (map.tree[leaf].prev, map.tree[leaf].next);
     let mut node = map.build_data(pairs, slots, placement, &mut Vec::new());
     if keys + 1 >= node.limit() {
         // Could not split to get under the configured limit: let the node
         // hold more, bounded by its slots, so the insert can proceed.
         node.set_limit(map.config.max_density, None);
     }
-    node.prev = prev;
-    node.next = next;
-    map.tree[leaf] = node;
+    map.tree.replace_leaf(leaf, node);
 }
 
 /// Splits `leaf` sideways (doubling its parent's fan-out first if needed)
@@ -319,7 +316,6 @@ fn split_sideways<K: Key, V>(
     let mid = start + len / 2;
     let cut = left.partition_point(|(k, _)| model.predict(k.to_ordered(), fanout) < mid);
     let right = left.split_off(cut);
-    let (prev, next) = (map.tree[leaf].prev, map.tree[leaf].next);
 
     let left_pattern = if pattern == EdgePattern::Prepends {
         pattern
@@ -334,19 +330,16 @@ fn split_sideways<K: Key, V>(
     let (ls, lp) = layout_for(map, left.len() + 1, left_pattern);
     let (rs, rp) = layout_for(map, right.len() + 1, right_pattern);
     let mut scratch = Vec::new();
-    let mut left_node = map.build_data(left, ls, lp, &mut scratch);
-    let mut right_node = map.build_data(right, rs, rp, &mut scratch);
-    left_node.prev = prev;
-    right_node.next = next;
-    let right_id = map.tree.alloc_data(right_node);
-    left_node.next = Some(right_id);
-    map.tree[right_id].prev = Some(leaf);
-    map.tree[leaf] = left_node;
-    match next {
-        None => map.tree.set_last_leaf(right_id),
-        Some(next) => map.tree[next].prev = Some(right_id),
-    }
-    map.tree[parent].children[mid..start + len].fill(NodeRef::data(right_id));
+    let left_node = map.build_data(left, ls, lp, &mut scratch);
+    let right_node = map.build_data(right, rs, rp, &mut scratch);
+    map.tree.replace_leaf(leaf, left_node);
+    let right_id = map.tree.insert_leaf_after(leaf, right_node);
+    let right_block = Place::Block {
+        parent,
+        start: mid,
+        len: start + len - mid,
+    };
+    map.tree.attach(right_block, NodeRef::data(right_id));
     map.counters.splits_sideways += 1;
 }
 
@@ -355,33 +348,24 @@ fn split_sideways<K: Key, V>(
 /// fan-out, which the cost model picks.
 fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, parent: Option<PathStep>) {
     let pairs = map.tree[leaf].drain();
-    let (prev, next) = (map.tree[leaf].prev, map.tree[leaf].next);
-    let (block, unit) = match parent {
+    let (place, unit) = match parent {
         Some(step) => {
             let p = &map.tree[step.inner];
             let (start, len) = p.block_of(step.slot);
             let unit = p.model.shifted(-(start as f64)).scaled(1.0 / len as f64);
-            (Some((step.inner, start, len)), Some(unit))
+            let place = Place::Block {
+                parent: step.inner,
+                start,
+                len,
+            };
+            (place, Some(unit))
         }
-        None => (None, None),
+        None => (Place::Root, None),
     };
     let total = map.len;
     let built = bulk_load::build_subtree(map, pairs.into_iter(), Root::Inner(unit), total);
-    map.tree[built.head].prev = prev;
-    map.tree[built.tail].next = next;
-    match prev {
-        None => map.tree.set_first_leaf(built.head),
-        Some(prev) => map.tree[prev].next = Some(built.head),
-    }
-    match next {
-        None => map.tree.set_last_leaf(built.tail),
-        Some(next) => map.tree[next].prev = Some(built.tail),
-    }
-    match block {
-        Some((p, start, len)) => map.tree[p].children[start..start + len].fill(built.root),
-        None => map.tree.set_root(built.root),
-    }
-    map.tree.free_data(leaf);
+    map.tree.splice(leaf, built.leaves);
+    map.tree.attach(place, built.root);
     map.counters.splits_down += 1;
 }
 
@@ -518,7 +502,7 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> b
         let id = map
             .tree
             .alloc_inner(InnerNode::new(model, children.into_boxed_slice()));
-        map.tree.set_root(NodeRef::inner(id));
+        map.tree.attach(Place::Root, NodeRef::inner(id));
         let mut blocks = Vec::new();
         match side {
             Side::Right => {
@@ -576,8 +560,11 @@ fn extract_edge<K: Key, V>(
         map.tree.first_leaf()
     });
     while let Some(leaf) = id {
-        let (prev, next) = (map.tree[leaf].prev, map.tree[leaf].next);
-        let inward = if side == Side::Right { prev } else { next };
+        let links = map.tree[leaf].links;
+        let inward = match side {
+            Side::Right => links.prev(),
+            Side::Left => links.next(),
+        };
         let node = &map.tree[leaf];
         let edge = match side {
             Side::Right => node.last_occupied(),
@@ -607,10 +594,8 @@ fn extract_edge<K: Key, V>(
         };
         let whole_node_moved = kept.is_empty();
         let slots = bulk_load::slots_for(map, kept.len());
-        let mut node = map.build_data(kept, slots, Placement::Even, &mut Vec::new());
-        node.prev = prev;
-        node.next = next;
-        map.tree[leaf] = node;
+        let node = map.build_data(kept, slots, Placement::Even, &mut Vec::new());
+        map.tree.replace_leaf(leaf, node);
         chunks.push(moved);
         if !whole_node_moved {
             break;
@@ -635,7 +620,7 @@ fn fill_blocks<K: Key, V>(
     let model = map.tree[root].model;
     let fanout = map.tree[root].fanout();
     let mut pairs = moved.into_iter();
-    let mut ids = Vec::with_capacity(blocks.len());
+    let mut run = None;
     let mut scratch = Vec::new();
     for (b, &(start, len)) in blocks.iter().enumerate() {
         // The entries not yet moved into a block start at this block's.
@@ -657,28 +642,18 @@ fn fill_blocks<K: Key, V>(
         let (slots, placement) = layout_for(map, m + 1, pattern);
         let layout = DataNode::<K, V>::lay_out(rest.range(0, m), slots, placement, &mut scratch);
         let node = map.fill_data(layout, pairs.by_ref().take(m), &mut scratch);
-        let id = map.tree.alloc_data(node);
-        map.tree[root].children[start..start + len].fill(NodeRef::data(id));
-        ids.push(id);
+        let id = map.tree.push_leaf(&mut run, node);
+        let block = Place::Block {
+            parent: root,
+            start,
+            len,
+        };
+        map.tree.attach(block, NodeRef::data(id));
     }
-    for w in ids.windows(2) {
-        map.tree[w[0]].next = Some(w[1]);
-        map.tree[w[1]].prev = Some(w[0]);
-    }
-    let (first, last) = (ids[0], ids[ids.len() - 1]);
+    let run = run.expect("a widening adds a block");
     match side {
-        Side::Right => {
-            let old_last = map.tree.last_leaf();
-            map.tree[old_last].next = Some(first);
-            map.tree[first].prev = Some(old_last);
-            map.tree.set_last_leaf(last);
-        }
-        Side::Left => {
-            let old_first = map.tree.first_leaf();
-            map.tree[old_first].prev = Some(last);
-            map.tree[last].next = Some(old_first);
-            map.tree.set_first_leaf(first);
-        }
+        Side::Right => map.tree.append_leaves(run),
+        Side::Left => map.tree.prepend_leaves(run),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The node layer: the arenas that own the inner and data nodes, typed ids
-//! into them, the root, and the first and last data nodes in key order.
+//! into them, the root, and the sibling list that chains the data nodes in
+//! key order from the first to the last.
 //!
 //! Nodes live in two arenas (`Vec`s) and refer to each other by index:
 //! a `DataId` names a data node, an `InnerId` an inner node, and a `NodeRef`
@@ -9,14 +10,32 @@
 //!
 //! This module reads no keys and knows nothing of models or cost: the
 //! algorithms (`bulk_load.rs`, `split.rs`, `remove.rs`) decide what the tree
-//! should look like, and change it through the operations here. It relies on
-//! its callers for the order of the tree (children in key order, the sibling
-//! list in the tree's leaf order), which `check.rs` verifies.
+//! should look like and change its shape only through these operations:
+//! - `push_leaf` builds a run of new data nodes, linked in key order, for a
+//!   subtree (a bulk load, a split down, new root slots), and `install`,
+//!   `splice`, `append_leaves` or `prepend_leaves` links the run in: as the
+//!   whole tree, in place of one data node, or past either end;
+//! - `replace_leaf` gives a data node new contents in its place in the list
+//!   (an expansion, a contraction, the left half of a split or a merge);
+//! - `insert_leaf_after` adds a data node after another (the right half of
+//!   a split sideways), `remove_leaf` takes one out (a merge);
+//! - `attach` hangs a node at the root or over a block of an inner node's
+//!   slots; `alloc_inner` and `free_inner` add and drop inner nodes;
+//! - `compact` drops freed arena entries, renumbering every reference.
 //!
-//! Invariants (checked by `check.rs`):
-//! - the tree has at least one data node; `root` and every child reference
-//!   name live entries, each reachable once;
-//! - an arena entry is either reachable or on its free list, once.
+//! A data node's contents (its entries) and an inner node's model and child
+//! array (doubling) are the algorithms' to change, through `&mut` nodes; the
+//! sibling links (`Links`) are not: their fields are private here.
+//!
+//! It relies on its callers for the order of the tree (children in key
+//! order; a run spliced in where its keys belong), and keeps:
+//! - at least one data node; the root and every child reference name live
+//!   entries; an arena entry is reachable or on its free list, not both;
+//! - the sibling list runs from the first data node to the last, each
+//!   node's `prev` the node whose `next` it is.
+//!
+//! `check.rs` verifies all of it, and that the list is the tree's leaf
+//! order.
 
 use core::fmt;
 use core::num::NonZeroU32;
@@ -141,6 +160,56 @@ impl fmt::Debug for NodeRef {
     }
 }
 
+/// A data node's neighbours in key order, kept in its header. The fields
+/// are private to this module: only the tree's operations change the
+/// sibling list.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Links {
+    prev: Option<DataId>,
+    next: Option<DataId>,
+}
+
+impl Links {
+    /// The links of a node in no list.
+    pub const NONE: Links = Links {
+        prev: None,
+        next: None,
+    };
+
+    /// The data node holding the keys just below this one's.
+    #[inline(always)]
+    pub fn prev(self) -> Option<DataId> {
+        self.prev
+    }
+
+    /// The data node holding the keys just above this one's.
+    #[inline(always)]
+    pub fn next(self) -> Option<DataId> {
+        self.next
+    }
+}
+
+/// Data nodes linked to each other in key order, from `first` to `last`,
+/// and not (yet) to the rest of the list: the leaves of a subtree being
+/// built.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LeafRun {
+    pub first: DataId,
+    pub last: DataId,
+}
+
+/// Where a node hangs: as the root, or over the block of `len` slots from
+/// `start` of inner node `parent`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Place {
+    Root,
+    Block {
+        parent: InnerId,
+        start: usize,
+        len: usize,
+    },
+}
+
 /// The nodes of a map: two arenas, their free lists, the root, and the
 /// first and last data nodes in key order.
 pub(crate) struct Tree<K: Key, V> {
@@ -237,20 +306,16 @@ impl<K: Key, V> Tree<K, V> {
     }
 
     /// Makes a subtree built into a tree cleared by `clear_for_build` the
-    /// whole tree: its root, and its first and last data nodes.
-    pub fn install(&mut self, root: NodeRef, first_leaf: DataId, last_leaf: DataId) {
+    /// whole tree: its root, and its leaves the sibling list.
+    pub fn install(&mut self, root: NodeRef, leaves: LeafRun) {
         self.root = root;
-        self.first_leaf = first_leaf;
-        self.last_leaf = last_leaf;
+        self.first_leaf = leaves.first;
+        self.last_leaf = leaves.last;
     }
 
     #[inline(always)]
     pub fn root(&self) -> NodeRef {
         self.root
-    }
-
-    pub fn set_root(&mut self, root: NodeRef) {
-        self.root = root;
     }
 
     /// The data node holding the smallest keys.
@@ -265,22 +330,119 @@ impl<K: Key, V> Tree<K, V> {
         self.last_leaf
     }
 
-    pub fn set_first_leaf(&mut self, id: DataId) {
-        self.first_leaf = id;
-    }
-
-    pub fn set_last_leaf(&mut self, id: DataId) {
-        self.last_leaf = id;
-    }
-
     /// The data node `id`, if there is one (`None` is no node).
     #[inline(always)]
     pub fn get_data(&self, id: Option<DataId>) -> Option<&DataNode<K, V>> {
         id.map(|id| &self[id])
     }
 
+    /// Hangs `child` at `place`: makes it the root, or fills a block of an
+    /// inner node's slots with it. What was there is the caller's to free.
+    pub fn attach(&mut self, place: Place, child: NodeRef) {
+        match place {
+            Place::Root => self.root = child,
+            Place::Block { parent, start, len } => {
+                self[parent].children[start..start + len].fill(child);
+            }
+        }
+    }
+
+    /// Allocates `node` as the next data node of `run` (which it starts
+    /// when there is none), linked after the run's last node.
+    pub fn push_leaf(&mut self, run: &mut Option<LeafRun>, mut node: DataNode<K, V>) -> DataId {
+        node.links = Links {
+            prev: run.map(|r| r.last),
+            next: None,
+        };
+        let id = self.alloc_data(node);
+        match run {
+            None => {
+                *run = Some(LeafRun {
+                    first: id,
+                    last: id,
+                })
+            }
+            Some(run) => {
+                self[run.last].links.next = Some(id);
+                run.last = id;
+            }
+        }
+        id
+    }
+
+    /// Gives data node `id` the contents `node`, keeping its place in the
+    /// sibling list; the old contents are dropped.
+    pub fn replace_leaf(&mut self, id: DataId, mut node: DataNode<K, V>) {
+        node.links = self[id].links;
+        self[id] = node;
+    }
+
+    /// Allocates `node` and links it into the sibling list right after
+    /// data node `id`.
+    pub fn insert_leaf_after(&mut self, id: DataId, node: DataNode<K, V>) -> DataId {
+        let new = self.alloc_data(node);
+        let next = self[id].links.next;
+        self.link(
+            Some(id),
+            LeafRun {
+                first: new,
+                last: new,
+            },
+            next,
+        );
+        new
+    }
+
+    /// Puts `run` into the sibling list in place of data node `old`, which
+    /// is freed.
+    pub fn splice(&mut self, old: DataId, run: LeafRun) {
+        let Links { prev, next } = self[old].links;
+        self.link(prev, run, next);
+        self.free_data(old);
+    }
+
+    /// Links `run` in after the last data node.
+    pub fn append_leaves(&mut self, run: LeafRun) {
+        self.link(Some(self.last_leaf), run, None);
+    }
+
+    /// Links `run` in before the first data node.
+    pub fn prepend_leaves(&mut self, run: LeafRun) {
+        self.link(None, run, Some(self.first_leaf));
+    }
+
+    /// Unlinks data node `id` (not the only one) from the sibling list and
+    /// frees it.
+    pub fn remove_leaf(&mut self, id: DataId) {
+        let Links { prev, next } = self[id].links;
+        match prev {
+            None => self.first_leaf = next.expect("a tree keeps a data node"),
+            Some(prev) => self[prev].links.next = next,
+        }
+        match next {
+            None => self.last_leaf = prev.expect("a tree keeps a data node"),
+            Some(next) => self[next].links.prev = prev,
+        }
+        self.free_data(id);
+    }
+
+    /// Links `run` in between `prev` and `next`, neighbours in the list
+    /// (`None` past an end).
+    fn link(&mut self, prev: Option<DataId>, run: LeafRun, next: Option<DataId>) {
+        self[run.first].links.prev = prev;
+        self[run.last].links.next = next;
+        match prev {
+            None => self.first_leaf = run.first,
+            Some(prev) => self[prev].links.next = Some(run.first),
+        }
+        match next {
+            None => self.last_leaf = run.last,
+            Some(next) => self[next].links.prev = Some(run.last),
+        }
+    }
+
     /// Stores `node` in a free entry of the data arena, or a new one.
-    pub fn alloc_data(&mut self, node: DataNode<K, V>) -> DataId {
+    fn alloc_data(&mut self, node: DataNode<K, V>) -> DataId {
         if let Some(id) = self.free_data.pop() {
             self[id] = node;
             id
@@ -292,7 +454,7 @@ impl<K: Key, V> Tree<K, V> {
 
     /// Frees data node `id`, which nothing refers to any more. Its entry
     /// keeps an empty node of the fewest slots until it is reused.
-    pub fn free_data(&mut self, id: DataId) {
+    fn free_data(&mut self, id: DataId) {
         self[id] = DataNode::empty(MIN_SLOTS);
         self.free_data.push(id);
     }
@@ -407,8 +569,10 @@ impl<K: Key, V> Tree<K, V> {
             )),
         };
         for node in &mut self.data {
-            node.prev = node.prev.map(data_id);
-            node.next = node.next.map(data_id);
+            node.links = Links {
+                prev: node.links.prev.map(data_id),
+                next: node.links.next.map(data_id),
+            };
         }
         for node in &mut self.inner {
             for c in node.children.iter_mut() {
@@ -448,7 +612,7 @@ impl<K: Key, V> Iterator for Leaves<'_, K, V> {
     type Item = DataId;
     fn next(&mut self) -> Option<DataId> {
         let id = self.next?;
-        self.next = self.tree[id].next;
+        self.next = self.tree[id].links.next;
         Some(id)
     }
 }
