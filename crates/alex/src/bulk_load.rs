@@ -17,8 +17,11 @@
 //! and never recurses however deep the data makes the tree.
 
 use crate::config::Layout;
-use crate::cost::{self, NODE_LOOKUP_WEIGHT};
-use crate::data_node::{DataNode, Placement, MIN_SLOTS};
+use crate::cost::{
+    self, EXPENSIVE_NODE_COST, LEVEL_EXACT_MAX_KEYS, LEVEL_SAMPLE_BUCKETS, MIN_DOMAIN_SPREAD,
+    NARROW_MAX_LOG2, NODE_LOOKUP_WEIGHT, PLANNED_HEADER_BYTES,
+};
+use crate::data_node::{DataNode, Placement};
 
 use crate::images::{Images, PairImages};
 use crate::inner_node::InnerNode;
@@ -76,21 +79,6 @@ enum Plan {
         model: LinearModel,
         groups: Vec<Group>,
     },
-}
-
-/// Slots a data node over `keys` keys gets when built.
-pub(crate) fn slots_for<K: Key, V>(map: &AlexMap<K, V>, keys: usize) -> usize {
-    let want = (keys as f64 / map.config.init_density).ceil() as usize;
-    want.max(keys + 1).max(MIN_SLOTS)
-}
-
-/// Most keys one data node may be built with.
-pub(crate) fn max_data_keys<K: Key, V>(map: &AlexMap<K, V>) -> usize {
-    let by_slots = (map.config.max_data_node_slots as f64 * map.config.init_density) as usize;
-    let by_slots = by_slots.min(map.config.max_data_node_slots - 1).max(1);
-    map.config
-        .max_keys_per_data_node
-        .map_or(by_slots, |m| by_slots.min(m))
 }
 
 /// Where a build takes its pairs from, in key order: an owned vector, whose
@@ -168,7 +156,7 @@ pub(crate) fn build_subtree<K: Key, V>(
         let node_ref = match plan {
             Plan::Data => {
                 let m = keys.len();
-                let slots = slots_for(map, m);
+                let slots = cost::slots_for(&map.config, m);
                 let layout = DataNode::<K, V>::lay_out(keys, slots, Placement::Even, &mut scratch);
                 let node = map.fill_data(layout, pairs.take_next(m), &mut scratch);
                 consumed += m;
@@ -181,7 +169,7 @@ pub(crate) fn build_subtree<K: Key, V>(
                     vec![NodeRef::UNSET; fanout].into_boxed_slice(),
                 ));
                 let single = map.config.layout == Layout::SingleLevel;
-                let limit = max_data_keys(map);
+                let limit = cost::max_data_keys(&map.config);
                 for g in groups.iter().rev() {
                     let m = g.hi - g.lo;
                     // A child's domain is its block of the parent's slots:
@@ -232,7 +220,7 @@ fn plan_node<K: Key, V, O: Images>(
 ) -> Plan {
     let n = ords.len();
     let cfg = &map.config;
-    let limit = max_data_keys(map);
+    let limit = cost::max_data_keys(&map.config);
     let ins = cfg.expected_insert_fraction;
     if n < 2 {
         return Plan::Data;
@@ -241,7 +229,7 @@ fn plan_node<K: Key, V, O: Images>(
     let mut best_log2 = 0u32;
     if allow_data && n <= limit {
         let c0 = cost::data_node_cost(ords, cfg.init_density).total(ins);
-        if c0 < NODE_LOOKUP_WEIGHT {
+        if cost::data_node_suffices(c0) {
             return Plan::Data;
         }
         best_cost = c0;
@@ -294,7 +282,9 @@ fn plan_node<K: Key, V, O: Images>(
             unit.predict_f64(ords.at(0)),
             unit.predict_f64(ords.at(n - 1)),
         );
-        (0.0..1.0).contains(&first) && (0.0..1.0).contains(&last) && last - first > 1e-9
+        (0.0..1.0).contains(&first)
+            && (0.0..1.0).contains(&last)
+            && last - first > MIN_DOMAIN_SPREAD
     };
     let within_given = forced_unit.is_some() && within(&unit);
     (best_cost, best_log2) = cheapest(&unit, (best_cost, best_log2));
@@ -333,7 +323,9 @@ fn plan_node<K: Key, V, O: Images>(
     // Prototype layout with capped leaves: widen until every child fits.
     if cfg.layout == Layout::SingleLevel {
         if let Some(cap) = cfg.max_keys_per_data_node {
-            let want = (n as f64 / (cap as f64 * 0.75)).ceil().max(2.0) as usize;
+            let want = (n as f64 / (cap as f64 * cost::FIXED_LEAF_FILL))
+                .ceil()
+                .max(2.0) as usize;
             best_log2 = best_log2.max(want.next_power_of_two().trailing_zeros());
             // Widen until every child fits, by the fitted line or the one
             // through the end points (the better is chosen below).
@@ -386,10 +378,7 @@ fn plan_node<K: Key, V, O: Images>(
         model = LinearModel::spanning(ords.at(0), ords.at(n - 1), fanout);
         buckets = bucket_bounds(ords, &model, fanout);
     }
-    let mut merge_limit = (n / fanout).max(cost::MIN_MERGED_KEYS);
-    if let Some(cap) = cfg.max_keys_per_data_node {
-        merge_limit = merge_limit.min(cap);
-    }
+    let merge_limit = cost::merge_limit(n, fanout, cfg.max_keys_per_data_node);
     let mut groups = merge_groups(&buckets, merge_limit);
     if groups.len() == 1 {
         // Merging undid the split: the keys are few enough for one node.
@@ -400,24 +389,6 @@ fn plan_node<K: Key, V, O: Images>(
     }
     Plan::Inner { model, groups }
 }
-
-/// The bytes of data node header a planned child slot is priced at, with
-/// its `NodeRef`, in the model-size term of the traversal cost: the
-/// header's size when the cost weights and the shapes they give were tuned
-/// (192 bytes, until 2026-12-01). The header is 128 bytes since; priced at
-/// that, levels looked cheaper and plans changed: the OSM cell ids got 72K
-/// data nodes instead of 61K (35.3 bytes per key instead of 31.9; 29.3 with
-/// the old plan and the new header) and 10M lognormal keys 8.8K instead of
-/// 4.5K, shapes the weights were never measured on.
-const PLANNED_HEADER_BYTES: usize = 192;
-
-/// A node whose cheapest plan costs this much (two levels' worth) also
-/// prices routing by its keys' own lines (see `plan_node`).
-const EXPENSIVE_NODE_COST: f64 = 2.0 * NODE_LOOKUP_WEIGHT;
-
-/// log2 of the largest fan-out used to narrow a parent's domain around keys
-/// it does not separate.
-const NARROW_MAX_LOG2: u32 = 10;
 
 /// A least-squares model mapping the keys onto `[0, 1)`.
 fn fit_unit<O: Images>(ords: O) -> LinearModel {
@@ -551,7 +522,6 @@ fn level_cost<O: Images>(
     insert_fraction: f64,
     hopeless: impl Fn(f64) -> bool,
 ) -> f64 {
-    const SAMPLES: usize = 64;
     let n = ords.len();
     let bucket_cost = |lo: usize, hi: usize| {
         if hi - lo > limit {
@@ -565,7 +535,7 @@ fn level_cost<O: Images>(
             cost::data_node_cost(ords.range(lo, hi), density).total(insert_fraction)
         }
     };
-    if fanout <= SAMPLES || n <= 8 * SAMPLES {
+    if fanout <= LEVEL_SAMPLE_BUCKETS || n <= LEVEL_EXACT_MAX_KEYS {
         let mut sum = 0.0;
         for (lo, hi) in bucket_bounds(ords, model, fanout) {
             if hi > lo {
@@ -579,8 +549,8 @@ fn level_cost<O: Images>(
     }
     let mut sum = 0.0;
     let mut last: Option<(usize, f64)> = None;
-    for s in 0..SAMPLES {
-        let rank = (2 * s + 1) * n / (2 * SAMPLES);
+    for s in 0..LEVEL_SAMPLE_BUCKETS {
+        let rank = (2 * s + 1) * n / (2 * LEVEL_SAMPLE_BUCKETS);
         let b = model.predict(ords.at(rank), fanout);
         let c = match last {
             Some((lb, c)) if lb == b => c,
@@ -592,11 +562,11 @@ fn level_cost<O: Images>(
         };
         last = Some((b, c));
         sum += c;
-        if hopeless(sum / SAMPLES as f64) {
+        if hopeless(sum / LEVEL_SAMPLE_BUCKETS as f64) {
             return f64::INFINITY;
         }
     }
-    sum / SAMPLES as f64
+    sum / LEVEL_SAMPLE_BUCKETS as f64
 }
 
 #[cfg(test)]

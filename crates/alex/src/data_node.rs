@@ -1002,12 +1002,10 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     /// Sets how many keys the node takes before it reports
-    /// `NoRoom::Full`: `max_density` of its slots, and at most `max_keys`.
-    /// Never below the keys it holds, never up to its slot count.
-    pub fn set_limit(&mut self, max_density: f64, max_keys: Option<usize>) {
+    /// `NoRoom::Full` (the cost model's `key_limit`), but never below the
+    /// keys it holds, never up to its slot count.
+    pub fn set_limit(&mut self, limit: usize) {
         let cap = self.slots.len();
-        let by_density = ((cap as f64 * max_density) as usize).clamp(1, cap - 1);
-        let limit = max_keys.map_or(by_density, |m| by_density.min(m));
         self.limit = count_u32(limit.max(self.len()).min(cap - 1));
     }
 

@@ -255,17 +255,12 @@ impl<K: Key, V> AlexMap<K, V> {
             // (`split::make_room` records it): pushing it on every insert
             // cost more instructions than the descent itself.
             let leaf = self.leaf_for(t);
-            // A node whose inserts have been shifting keys by the hundred is
-            // restructured as if full, and the cost model splits it: random
-            // inserts into a node rebuilt with room at one end pack its keys
-            // and push every later insert's shift toward that room,
+            // Random inserts into a node rebuilt with room at one end pack
+            // its keys and push every later insert's shift toward that room,
             // thousands of slots away, while the node stays below its key
-            // limit. Not in the single-level layout, where a split can be
-            // impossible and the node would only be rebuilt, again and
-            // again if the inserts crowd one spot.
-            if self.config.layout == Layout::Adaptive
-                && self.tree[leaf].counters.shifting_catastrophically()
-            {
+            // limit: such a node is restructured as if full, and the cost
+            // model splits it.
+            if cost::restructure_before_insert(self.config.layout, &self.tree[leaf].counters) {
                 split::make_room(self, leaf, t, NoRoom::Full);
                 continue;
             }
@@ -396,15 +391,15 @@ impl<K: Key, V> AlexMap<K, V> {
     pub fn retain<F: FnMut(&K, &mut V) -> bool>(&mut self, mut keep: F) {
         // One bit per entry, in key order: set for the entries to remove;
         // and their keys, while they are few enough to remove one by one.
-        let few = self.len.div_ceil(4);
-        let mut doomed = vec![0u64; self.len.div_ceil(64)];
+        let len = self.len;
+        let mut doomed = vec![0u64; len.div_ceil(64)];
         let mut doomed_keys = Vec::new();
         let mut removed = 0;
         for (i, (k, v)) in self.iter_mut().enumerate() {
             if !keep(k, v) {
                 doomed[i / 64] |= 1 << (i % 64);
                 removed += 1;
-                if removed < few {
+                if !cost::retain_rebuilds(removed, len) {
                     doomed_keys.push(*k);
                 }
             }
@@ -412,7 +407,7 @@ impl<K: Key, V> AlexMap<K, V> {
         if removed == 0 {
             return;
         }
-        if removed < few {
+        if !cost::retain_rebuilds(removed, len) {
             // Largest first: a removal rewrites the gaps left of its slot
             // back to the previous key, so removing a run of neighbours in
             // ascending order would rewrite the gaps the earlier removals
@@ -545,20 +540,12 @@ impl<K: Key, V> AlexMap<K, V> {
         scratch: &mut Vec<(i64, i64)>,
     ) -> DataNode<K, V> {
         let mut node = DataNode::fill(layout, pairs, scratch);
-        node.set_limit(self.config.max_density, self.config.max_keys_per_data_node);
+        node.set_limit(cost::key_limit(
+            node.capacity(),
+            self.config.max_density,
+            self.config.max_keys_per_data_node,
+        ));
         node
-    }
-
-    /// Drops freed arena entries once they are at least half of an arena,
-    /// renumbering every reference, so a map emptied by deletes gives the
-    /// arenas' memory back. Amortized O(1) per freed node.
-    pub(crate) fn compact_if_sparse(&mut self) {
-        const MIN_ENTRIES: usize = 64;
-        let sparse = |(free, all): (usize, usize)| all >= MIN_ENTRIES && 2 * free >= all;
-        let [data, inner] = self.tree.arena_usage();
-        if sparse(data) || sparse(inner) {
-            self.tree.compact();
-        }
     }
 }
 
@@ -606,10 +593,6 @@ impl<K: Key, V> FromIterator<(K, V)> for AlexMap<K, V> {
     }
 }
 
-/// Batches at least this long, and at least a quarter of the map, are
-/// merged in by a rebuild (see `Extend`).
-const EXTEND_REBUILD_MIN: usize = 64;
-
 impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
     /// Inserts every pair; of repeated keys the last one wins, as with
     /// `BTreeMap`.
@@ -633,7 +616,7 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         let iter = iter.into_iter();
         let hint = iter.size_hint().0;
-        if hint < EXTEND_REBUILD_MIN {
+        if hint < cost::EXTEND_SORT_MIN {
             for (k, v) in iter {
                 self.insert(k, v);
             }
@@ -652,7 +635,7 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
         );
         // Stable: of equal keys the later pair stays later.
         batch.sort_by_key(|(k, _)| k.to_ordered());
-        if batch.len().saturating_mul(4) < self.len {
+        if !cost::extend_rebuilds(batch.len(), self.len) {
             // Inserted in key order: consecutive inserts land in the same
             // or neighbouring slots, already in cache.
             for (k, v) in batch {

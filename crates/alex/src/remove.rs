@@ -8,9 +8,8 @@
 //! and together they are small. An inner node left with one child over all
 //! its slots is replaced by that child (the inverse of a split down).
 
-use crate::bulk_load;
-use crate::cost::{MERGE_MAX_FRACTION, MERGE_TRIGGER_FRACTION};
-use crate::data_node::{Placement, MIN_SLOTS};
+use crate::cost;
+use crate::data_node::Placement;
 use crate::iter;
 use crate::key::Key;
 use crate::tree::{Child, DataId, InnerId, NodeRef, Place};
@@ -53,14 +52,13 @@ fn wants_giving_back<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> bool {
 /// Whether data node `leaf` has almost emptied out (a merge is tried).
 fn wants_merge<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> bool {
     let node = &map.tree[leaf];
-    (node.len() as f64) < MERGE_TRIGGER_FRACTION * node.limit() as f64
+    cost::wants_merge(node.len(), node.limit())
 }
 
 /// Whether data node `leaf` is below `min_density` and can shrink.
 fn wants_contraction<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> bool {
     let node = &map.tree[leaf];
-    node.capacity() > MIN_SLOTS
-        && (node.len() as f64) < map.config.min_density * node.capacity() as f64
+    cost::wants_contraction(&map.config, node.len(), node.capacity())
 }
 
 /// Lets data node `leaf`, which just lost a key, give memory back: merged
@@ -68,12 +66,12 @@ fn wants_contraction<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> bool {
 /// `min_density`. `map.path` holds the descent to it.
 fn give_back<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId) {
     if wants_merge(map, leaf) && try_merge(map, leaf) {
-        map.compact_if_sparse();
+        compact_if_sparse(map);
         return;
     }
     if wants_contraction(map, leaf) {
         let n = map.tree[leaf].len();
-        let slots = bulk_load::slots_for(map, n);
+        let slots = cost::slots_for(&map.config, n);
         crate::split::rebuild(map, leaf, slots, Placement::Even, None);
         map.counters.contractions += 1;
     }
@@ -101,7 +99,7 @@ fn try_merge<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId) -> bool {
             break;
         }
         let merged_keys = map.tree[leaf].len() + map.tree[buddy].len();
-        if merged_keys as f64 > MERGE_MAX_FRACTION * bulk_load::max_data_keys(map) as f64 {
+        if !cost::merge_fits(&map.config, merged_keys) {
             break;
         }
         leaf = merge_buddies(map, p, leaf, start, len, buddy, buddy_start);
@@ -133,7 +131,7 @@ fn merge_buddies<K: Key, V>(
     };
     let mut pairs = map.tree[left].drain();
     pairs.extend(map.tree[right].drain());
-    let slots = bulk_load::slots_for(map, pairs.len());
+    let slots = cost::slots_for(&map.config, pairs.len());
     let node = map.build_data(pairs, slots, Placement::Even, &mut Vec::new());
     map.tree.replace_leaf(left, node);
     map.tree.remove_leaf(right);
@@ -164,4 +162,18 @@ fn collapse<K: Key, V>(map: &mut AlexMap<K, V>, depth: usize, only: NodeRef) {
     };
     map.tree.attach(place, only);
     map.tree.free_inner(inner);
+}
+
+/// Drops the freed arena entries once they are at least half of an arena
+/// (`cost::arena_is_sparse`), so a map emptied by deletes gives the arenas'
+/// memory back.
+fn compact_if_sparse<K: Key, V>(map: &mut AlexMap<K, V>) {
+    if map
+        .tree
+        .arena_usage()
+        .into_iter()
+        .any(|(free, all)| cost::arena_is_sparse(free, all))
+    {
+        map.tree.compact();
+    }
 }

@@ -18,7 +18,7 @@
 
 use crate::bulk_load::{self, Root};
 use crate::config::Layout;
-use crate::cost::{self, EdgePattern, Resize, NODE_LOOKUP_WEIGHT};
+use crate::cost::{self, EdgePattern, Resize, NEW_ROOT_MIN_FANOUT};
 use crate::data_node::{DataNode, NoRoom, Placement};
 use crate::images::{Images, PairImages};
 use crate::inner_node::InnerNode;
@@ -50,64 +50,57 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, t: u64
         NoRoom::LeftEdge => EdgePattern::Prepends,
         NoRoom::Full => node.counters.edge_pattern(),
     };
-    // A key past an end of a node whose inserts have been spread (random
-    // inserts reach the ends too) is not the start of appends: it gets an
-    // eighth more slots at that end rather than the node's size again.
-    let spread = why != NoRoom::Full
-        && node.counters.inserts >= cost::MIN_INSERTS_FOR_EMPIRICAL_COST
-        && node.counters.edge_pattern() == EdgePattern::Spread;
-    let (slots, placement) = if spread {
-        let used = bulk_load::slots_for(map, keys_after);
-        layout_with_room(map, used, used / 8, pattern)
+    let edge = why != NoRoom::Full;
+    // A key past an end of a node whose inserts have been spread is not the
+    // start of appends.
+    let (slots, placement) = if edge && node.counters.inserts_spread() {
+        let used = cost::slots_for(&map.config, keys_after);
+        layout_with_room(map, used, cost::spread_edge_room(used), pattern)
     } else {
         layout_for(map, keys_after, pattern)
     };
-    let max_keys = bulk_load::max_data_keys(map);
-    // Room at an edge that the slot limit does not allow calls for a split.
-    let edge_room_denied = why != NoRoom::Full
-        && placement == Placement::Even
-        && slots >= map.config.max_data_node_slots;
-    let must_split =
-        keys_after > max_keys || slots > map.config.max_data_node_slots || edge_room_denied;
+    // The slot limit left no room at the edge.
+    let edge_room_denied =
+        edge && placement == Placement::Even && slots >= map.config.max_data_node_slots;
+    let must_split = cost::must_split(&map.config, keys_after, slots, edge_room_denied);
     let insert_fraction = map.config.expected_insert_fraction;
     let density = map.config.init_density;
     let parent = map.path.last().copied();
-    let decision = if why != NoRoom::Full && !must_split {
-        // An edge with no room is fixed by leaving room on that edge.
-        Resize::Expand
-    } else {
-        let split_down_extra = match parent {
-            Some(step) if map.tree[step.inner].block_of(step.slot).1 > 1 => 0.0,
-            _ => NODE_LOOKUP_WEIGHT,
-        };
-        // The keys are read only if the measured cost has drifted.
-        let ords = std::cell::OnceCell::new();
-        let ords = || ords.get_or_init(|| node_ords(map, leaf));
-        cost::decide_resize(
-            must_split,
-            &node.counters,
-            node.expected.total(insert_fraction),
-            insert_fraction,
-            || cost::data_node_cost(ords().as_slice(), density).total(insert_fraction),
-            || {
-                let ords = ords();
-                let half = ords.len() / 2;
-                let left = cost::data_node_cost(&ords[..half], density).total(insert_fraction);
-                let right = cost::data_node_cost(&ords[half..], density).total(insert_fraction);
-                (left + right) / 2.0 + split_down_extra
-            },
-        )
-    };
+    // The keys are read only if the measured cost has drifted.
+    let ords = std::cell::OnceCell::new();
+    let ords = || ords.get_or_init(|| node_ords(map, leaf));
+    let decision = cost::decide_resize(
+        edge,
+        must_split,
+        &node.counters,
+        node.expected.total(insert_fraction),
+        insert_fraction,
+        || cost::data_node_cost(ords().as_slice(), density).total(insert_fraction),
+        || {
+            let ords = ords();
+            let half = ords.len() / 2;
+            let left = cost::data_node_cost(&ords[..half], density).total(insert_fraction);
+            let right = cost::data_node_cost(&ords[half..], density).total(insert_fraction);
+            // A split down adds a level, where halving the parent's block
+            // does not.
+            let adds_level = match parent {
+                Some(step) => map.tree[step.inner].block_of(step.slot).1 == 1,
+                None => true,
+            };
+            cost::split_cost(left, right, adds_level)
+        },
+    );
     if decision == Resize::Split && split(map, leaf, parent, pattern) {
         return;
     }
     // No split possible (single-level layout): grow past the slot limit,
     // with room where the keys arrive.
     let (slots, placement) = if edge_room_denied {
-        let used = bulk_load::slots_for(map, keys_after);
+        let used = cost::slots_for(&map.config, keys_after);
+        let slots = used + cost::edge_room(used);
         match why {
-            NoRoom::LeftEdge => (2 * used, Placement::RoomLeft { used }),
-            _ => (2 * used, Placement::RoomRight { used }),
+            NoRoom::LeftEdge => (slots, Placement::RoomLeft { used }),
+            _ => (slots, Placement::RoomRight { used }),
         }
     } else {
         (slots, placement)
@@ -122,9 +115,8 @@ fn layout_for<K: Key, V>(
     keys: usize,
     pattern: EdgePattern,
 ) -> (usize, Placement) {
-    let used = bulk_load::slots_for(map, keys);
-    // Room at an edge doubles the node.
-    layout_with_room(map, used, used, pattern)
+    let used = cost::slots_for(&map.config, keys);
+    layout_with_room(map, used, cost::edge_room(used), pattern)
 }
 
 /// `used` slots for the keys plus `room` more at the end `pattern` names,
@@ -177,7 +169,11 @@ pub(crate) fn rebuild<K: Key, V>(
     if keys + 1 >= node.limit() {
         // Could not split to get under the configured limit: let the node
         // hold more, bounded by its slots, so the insert can proceed.
-        node.set_limit(map.config.max_density, None);
+        node.set_limit(cost::key_limit(
+            node.capacity(),
+            map.config.max_density,
+            None,
+        ));
     }
     map.tree.replace_leaf(leaf, node);
 }
@@ -198,7 +194,7 @@ fn split<K: Key, V>(
     };
     let p = step.inner;
     let (mut start, mut len) = map.tree[p].block_of(step.slot);
-    let max_keys = bulk_load::max_data_keys(map);
+    let max_keys = cost::max_data_keys(&map.config);
     if adaptive && len > 1 && useless_sideways(map, leaf, p, start, len, max_keys) {
         // The parent's model sends nearly all keys to one half (clustered
         // keys, appends): a split sideways would only copy the node. A
@@ -275,8 +271,8 @@ fn larger_half<K: Key, V>(
     left.max(node.len() - left)
 }
 
-/// Whether a split sideways would leave one half holding about all of the
-/// node's keys (at least 15/16 of them) or still too many for one node.
+/// Whether a split sideways would be useless
+/// (`cost::sideways_split_is_useless`).
 fn useless_sideways<K: Key, V>(
     map: &AlexMap<K, V>,
     leaf: DataId,
@@ -299,7 +295,7 @@ fn useless_sideways<K: Key, V>(
         }
     }
     let larger = larger_half(map, leaf, parent, start, len);
-    larger >= max_keys || larger * 16 >= n * 15
+    cost::sideways_split_is_useless(larger, n, max_keys)
 }
 
 fn split_sideways<K: Key, V>(
@@ -371,9 +367,8 @@ fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, parent: Option<P
 
 /// The side on which `t` lies beyond the root's key domain, if it does,
 /// `leaf` is the data node at that edge of the tree, and the keys beyond the
-/// domain are dense enough to be worth new root slots: at least
-/// `cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY` times the density of keys
-/// inside the domain, as appended timestamps are. Sparse outliers stay in
+/// domain are dense enough to be worth new root slots
+/// (`cost::worth_new_root_slots`), as appended timestamps are. Sparse outliers stay in
 /// the edge node and leave through ordinary splits, so one far key cannot
 /// blow the root up.
 fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId, t: u64) -> Option<(Side, f64)> {
@@ -408,9 +403,7 @@ fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId, t: u64) -> O
     } else {
         1.0 - extreme
     };
-    let density_inside = map.len.max(1) as f64 / fanout;
-    let density_beyond = beyond as f64 / new_slots;
-    if density_beyond >= cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY * density_inside {
+    if cost::worth_new_root_slots(beyond, new_slots, map.len, fanout) {
         return Some((side, p));
     }
     // Sparse keys beyond the domain widen the root by a bounded step: in
@@ -439,11 +432,6 @@ fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId, t: u64) -> O
     };
     (some_inside || covered).then_some((side, target))
 }
-
-/// Least fan-out of a new root above the old one: each new root multiplies
-/// the domain by at least this, so widenings add levels only
-/// logarithmically in the keys' span.
-const NEW_ROOT_MIN_FANOUT: usize = 1 << 10;
 
 /// Fan-out of a new root over the old one (whose domain is `[0, 1)` in
 /// these units) that reaches `target` on `side`.
@@ -593,7 +581,7 @@ fn extract_edge<K: Key, V>(
             }
         };
         let whole_node_moved = kept.is_empty();
-        let slots = bulk_load::slots_for(map, kept.len());
+        let slots = cost::slots_for(&map.config, kept.len());
         let node = map.build_data(kept, slots, Placement::Even, &mut Vec::new());
         map.tree.replace_leaf(leaf, node);
         chunks.push(moved);
