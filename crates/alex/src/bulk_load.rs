@@ -241,9 +241,8 @@ fn plan_node<K: Key, V, O: Images>(
     // while children are too large, then drop), so every level is priced
     // until the traversal cost alone, which grows with the fan-out, reaches
     // the best: children cost nothing less than zero, so no wider level can
-    // win. Small nodes of many keys' worth of child array stop early: a
-    // 10M-key lognormal bulk load priced 1.37M candidate children, most of
-    // them in nodes of a few hundred keys tried at fan-outs up to 2^10.
+    // win. Small nodes, whose child arrays weigh heavily per key, stop
+    // early.
     let cheapest = |unit: &LinearModel, mut best: (f64, u32)| {
         for d in 1..=max_log2 {
             let fanout = 1usize << d;
@@ -293,16 +292,13 @@ fn plan_node<K: Key, V, O: Images>(
         // first or last slot, and so does a parent's domain that these keys
         // overrun (the last child of a skewed set): either way one child
         // gets most keys at any fan-out, and no level looks better than one
-        // slow data node (a 35K-key node of the lognormal tail searched 12
-        // iterations per key), or, for keys too many for one node, than a
-        // 2-way split that leaves all but a few of them in the last child,
-        // level after level (181K keys of a 50M lognormal set were 8 levels
-        // deep). So a node whose best plan still costs two levels also
+        // slow data node, or, for keys too many for one node, than a 2-way
+        // split that leaves all but a few of them in the last child, level
+        // after level. So a node whose best plan still costs two levels also
         // prices the keys' own lines, the fitted one and the one through
-        // the ends. Keys inside their
-        // domain keep it (see below): routing them by their own line sent
-        // key-order inserts one level deeper at every split (height 780
-        // after 570K OSM cell ids in key order, against 19).
+        // the ends. Keys inside their domain keep it (see below): routing
+        // them by their own line sent key-order inserts one level deeper at
+        // every split (docs/design.md, "Bulk load").
         let spanning = LinearModel::spanning(ords.at(0), ords.at(n - 1), 1);
         // Without a given domain, `unit` is already the fitted line.
         let fitted = forced_unit.map(|_| fit_unit(ords));
@@ -503,16 +499,17 @@ fn merge_groups(buckets: &[(usize, usize)], limit: usize) -> Vec<Group> {
 
 /// Key-weighted expected cost of the children at `fanout`, each priced as
 /// a data node (plus one level if it is too large to be one). Small levels
-/// are priced exactly; wide ones through the buckets of 64 keys evenly
-/// spaced by rank, which samples buckets in proportion to their keys.
+/// are priced exactly; wide ones through the buckets of
+/// [`cost::LEVEL_SAMPLE_BUCKETS`] keys evenly spaced by rank, which samples
+/// buckets in proportion to their keys.
 ///
 /// Pricing stops, returning infinity, once `hopeless` holds for the cost of
 /// the children priced so far: no child costs less than nothing, a sum of
 /// non-negative terms never falls in floating point, and rounding is
 /// monotone, so a caller whose test is monotone in the cost (the level's
 /// cost plus the traversal's, against the best so far) gets the plan a full
-/// pricing would give. Planning the 1.7M OSM cell ids priced every fan-out
-/// of thousands of small, costly inner nodes over all their keys.
+/// pricing would give, without pricing every fan-out of many small, costly
+/// inner nodes over all their keys.
 fn level_cost<O: Images>(
     ords: O,
     model: &LinearModel,

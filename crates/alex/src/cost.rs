@@ -331,9 +331,9 @@ const LOG_FRAC_BITS: u32 = 20;
 
 /// Accumulates the two statistics while keys are placed left to right, in
 /// integers: this runs for every bulk load and rebuild. Keys come one by
-/// one through [`PlacementStats::record`] (the cost model's simulation), or
-/// as search errors of a sample of keys plus the lengths of the blocks of
-/// consecutive occupied slots ([`PlacementStats::record_error`] and
+/// one through [`PlacementStats::record_at_least`] (the cost model's
+/// simulation), or as search errors of a sample of keys plus the lengths of
+/// the blocks of consecutive occupied slots ([`PlacementStats::record_error`] and
 /// [`PlacementStats::record_block`], `DataNode::build`); the two are not
 /// mixed in one layout.
 #[derive(Debug)]
@@ -445,10 +445,9 @@ pub(crate) fn place(
 /// A sample shrinks every distance by its stride, which is right for the
 /// small displacements of keys crowding locally (gaps absorb them whatever
 /// the scale) but not for keys the model misses by far, as where the keys
-/// curve away from the line (the tail of a skewed distribution): a
-/// 48K-key node of a lognormal tail priced at 0.31 iterations by its
-/// sample had most keys of its left end thousands of slots from the
-/// model. So each sampled key's error is at least its distance, at full
+/// curve away from the line (the tail of a skewed distribution), whose
+/// sample prices them as if they were near (docs/design.md, "Cost model").
+/// So each sampled key's error is at least its distance, at full
 /// scale, from the slots its rank allows: key `r` of `n` needs `r` slots
 /// before it and `n - 1 - r` after.
 pub(crate) fn data_node_cost<O: Images>(ords: O, density: f64) -> DataCost {

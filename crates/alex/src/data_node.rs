@@ -38,11 +38,9 @@ use crate::tree::Links;
 /// slot of the window counts all of it, like a key beyond it, so the window
 /// settles keys from two slots before the prediction to one after; the
 /// refit of `build` centres keys on that. With the isotonic placement of
-/// `build`, keys sit on both sides of their predictions: in a bulk-loaded
-/// map of 10M uniform random keys (density 0.75) 83.8% of lookups settle in
-/// the window. Its five slots always span two cache lines. Measured against
-/// it: a sixth slot was the same within noise, a seventh (a third line for
-/// some starts) and a window of three were slower.
+/// `build`, keys sit on both sides of their predictions, and most lookups
+/// settle in the window. Its five slots always span two cache lines; wider
+/// and narrower windows measured no faster (docs/design.md, "Lookup").
 const WINDOW_LEFT: usize = 2;
 const WINDOW_RIGHT: usize = 2;
 
@@ -212,11 +210,10 @@ pub(crate) struct DataNode<K: Key, V> {
 /// rounded means of the runs are non-decreasing by construction (in
 /// floating point, a rounding error at a tie could put two keys in one
 /// slot). The last run is kept in registers and the common step (pool with
-/// it or start a new one) is a conditional move: a 10M-key bulk load spent
-/// 11 ns per key here, against 15-20 with a branch on every comparison.
-/// Placing each key at the midpoint of pushing crowds right and pushing
-/// them left was three times faster, but sent 19% of the lookups of a
-/// 10M-key map past `find`'s window instead of 16%: lookups 3-8% slower.
+/// it or start a new one) is a conditional move, not a branch on every
+/// comparison. A cheaper placement (the midpoint of pushing crowds right and
+/// pushing them left) sent more lookups past `find`'s window
+/// (docs/design.md, "Build").
 fn isotonic_runs<O: Images>(
     ords: O,
     model: &LinearModel,
@@ -370,7 +367,7 @@ fn set_bits(bitmap: &mut [u64], start: usize, end: usize) {
 
 /// Shifts at most this many slots by swaps: most inserts shift a slot or
 /// two, where the calls `rotate_right` makes into `memmove` cost more than
-/// the moves (about 100 instructions per insert of a 10M-key map).
+/// the moves.
 const SWAP_SHIFT_MAX: usize = 16;
 
 /// `slots.rotate_right(1)`: the last slot (a gap) moves to the front.
@@ -588,9 +585,8 @@ impl<K: Key, V> DataNode<K, V> {
                 });
             }
             i += count;
-            // The run's bits, a word at a time (runs average about four
-            // keys in 10M-key loads): a read-modify-write per key was 9 of
-            // the fill's instructions per key.
+            // The run's bits, a word at a time, not a read-modify-write of
+            // the bitmap per key.
             set_bits(&mut bitmap, start, end);
             written = end;
         }
@@ -616,20 +612,16 @@ impl<K: Key, V> DataNode<K, V> {
         // the placing model where keys crowd, but it is pulled by every
         // displaced key: where the keys' order statistics curve (the tail
         // of a skewed distribution), the crowd at one end pulls it away from
-        // the many keys that sit where the placing model put them (a 48K-key
-        // node of the lognormal tail had most keys 512-2047 slots from the
-        // refit and under 8 from the placing model). So both are priced on
-        // the sample by what a lookup pays, and the cheaper is kept: in
-        // 10M-key bulk loads the placing model won nodes holding 67% of the
-        // sampled keys (uniform) and 55% (lognormal).
+        // the many keys that sit where the placing model put them. So both
+        // are priced on the sample by what a lookup pays, and the cheaper is
+        // kept; neither wins everywhere (docs/design.md, "Build").
         //
         // Either moves up one slot: keys sit at rounded predictions and
         // `predict` truncates (half a slot), and `find`'s window settles
         // keys from two slots before its start to one after (a key in the
         // last slot of the window counts all five and goes to the far
         // search), so its centre lies half a slot before the start (the
-        // other half). With half a slot, 17.9% of lookups in a 10M-key map
-        // went to the far search; with one, 16.2%.
+        // other half).
         let placing = model.shifted(1.0);
         let refitted = refit.fit(model).shifted(1.0);
         let max_pos = max_index_of(slots);

@@ -8,6 +8,12 @@
 //! occupied slots. A cost model (`cost.rs`) decides fan-outs at bulk load and
 //! whether a full data node expands, splits sideways or splits down.
 //!
+//! Layers, from the bottom: a node's contents (`data_node.rs`,
+//! `inner_node.rs`); the tree's shape (`tree.rs`: the arenas, typed ids,
+//! the root and the sibling list of data nodes); the algorithms that change
+//! the shape through the tree's operations (`bulk_load.rs`, `split.rs`,
+//! `remove.rs`), deciding by `cost.rs`; and this map.
+//!
 //! Keys are numbers ([`Key`]: `u64 i64 u32 i32 f64 f32`); models predict in
 //! floating point but every comparison is exact, on the key's ordered `u64`
 //! image. Floats use the IEEE total order; NaN is refused.
@@ -78,6 +84,7 @@ pub struct AlexMap<K: Key, V> {
     config: Config,
     tree: Tree<K, V>,
     len: usize,
+    /// Structural changes since the map was built (for `stats`).
     counters: Counters,
     /// Scratch for the descent of the operation in progress.
     path: Vec<PathStep>,
@@ -171,8 +178,8 @@ impl<K: Key, V> AlexMap<K, V> {
     /// Builds a map from a slice of pairs in strictly ascending key order,
     /// with the default configuration, cloning each pair into its slot. The
     /// same errors as [`AlexMap::bulk_load`]; unlike it, no copy of the
-    /// input is gathered first, which at 10M `(u64, u64)` pairs saves
-    /// 160 MB and about a quarter of the build time.
+    /// input is gathered first, which saves memory the size of the input
+    /// and the time to write it.
     pub fn bulk_load_slice(pairs: &[(K, V)]) -> Result<Self, AlexError>
     where
         V: Clone,
@@ -365,9 +372,7 @@ impl<K: Key, V> AlexMap<K, V> {
     /// The first data node holding keys is found along the sibling links,
     /// not by a descent (one is made only when the node is sparse enough to
     /// merge or shrink), and removing a node's first key rewrites none of
-    /// the gaps before it. 1.6M bulk-loaded keys drained by `pop_first`:
-    /// 41-53 ns per pop (`BTreeMap` 28-35); through a lookup and `remove`,
-    /// as before 2026-12-01 evening, 136-198.
+    /// the gaps before it.
     pub fn pop_first(&mut self) -> Option<(K, V)> {
         remove::pop_end(self, false)
     }
@@ -375,9 +380,8 @@ impl<K: Key, V> AlexMap<K, V> {
     /// Removes and returns the entry with the largest key, as `pop_first`
     /// does from the other end: each data node keeps its last occupied
     /// slot, so draining a map from the back costs about what draining it
-    /// from the front does (47-65 ns per pop at 2M keys; 114-136 when the
-    /// last key was found by scanning the bitmap back over the slots
-    /// emptied before it).
+    /// from the front does, with no scan of the bitmap back over the slots
+    /// emptied before.
     pub fn pop_last(&mut self) -> Option<(K, V)> {
         remove::pop_end(self, true)
     }
@@ -411,8 +415,7 @@ impl<K: Key, V> AlexMap<K, V> {
             // Largest first: a removal rewrites the gaps left of its slot
             // back to the previous key, so removing a run of neighbours in
             // ascending order would rewrite the gaps the earlier removals
-            // left, again and again (2.76 s against 58 ms for the smallest
-            // 24% of 1.6M keys).
+            // left, again and again.
             for k in doomed_keys.iter().rev() {
                 self.remove(k);
             }
@@ -605,9 +608,8 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
     /// batches, since each rebuild costs at most five times its batch (for
     /// iterators whose size hint is honest: an overstated lower bound can
     /// make a few pairs rebuild the map). Otherwise its pairs are inserted
-    /// in key order, each next to the one before: 1M random pairs into a
-    /// 10M-key map took 155-165 ns per pair, against 385-441 inserted in
-    /// the order given. Batches under 64 pairs are inserted as they come.
+    /// in key order, each next to the one before and so most likely in
+    /// cache. Batches under 64 pairs are inserted as they come.
     ///
     /// # Panics
     /// On a NaN key. A batch of 64 pairs or more is checked before the map

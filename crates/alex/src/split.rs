@@ -655,8 +655,8 @@ mod tests {
         // took random inserts until its keys were packed and each insert
         // shifted thousands of slots toward the room, while the node stayed
         // below its key limit: after 3M uniform keys inserted one by one,
-        // 23% of lookups started over 1000 slots from their key (256 ns per
-        // lookup against 80 after a bulk load). Such a node now splits.
+        // 23% of lookups started over 1000 slots from their key. Such a node
+        // now splits.
         // Nodes of at most 2^12 slots show it on fewer keys: 300K of them
         // left 4.9% of the keys over 256 slots away, in 70 nodes shifting
         // over 100 slots per insert.
