@@ -616,3 +616,140 @@ impl<K: Key, V> Iterator for Leaves<'_, K, V> {
         Some(id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type T = Tree<u64, u64>;
+
+    fn leaf() -> DataNode<u64, u64> {
+        DataNode::empty(MIN_SLOTS)
+    }
+
+    /// The list front to back, checked against its back links and ends.
+    fn list(tree: &T) -> Vec<DataId> {
+        let ids: Vec<DataId> = tree.leaves().collect();
+        let mut back = Vec::new();
+        let mut at = Some(tree.last_leaf());
+        while let Some(id) = at {
+            back.push(id);
+            at = tree[id].links.prev();
+        }
+        back.reverse();
+        assert_eq!(ids, back, "back links");
+        assert_eq!(ids.first(), Some(&tree.first_leaf()));
+        ids
+    }
+
+    /// A root inner node over `n` new data nodes, one slot each.
+    fn tree_of(n: usize) -> (T, InnerId, Vec<DataId>) {
+        let mut tree = T::new();
+        tree.clear_for_build();
+        let root = tree.alloc_inner(InnerNode::new(
+            LinearModel::ZERO,
+            vec![NodeRef::UNSET; n].into_boxed_slice(),
+        ));
+        let mut run = None;
+        let mut ids = Vec::new();
+        for slot in 0..n {
+            let id = tree.push_leaf(&mut run, leaf());
+            let block = Place::Block {
+                parent: root,
+                start: slot,
+                len: 1,
+            };
+            tree.attach(block, NodeRef::data(id));
+            ids.push(id);
+        }
+        tree.install(NodeRef::inner(root), run.unwrap());
+        (tree, root, ids)
+    }
+
+    #[test]
+    fn data_ids_share_their_node_refs_bits() {
+        let id = DataId::new(12345);
+        assert_eq!(id.index(), 12345);
+        assert_eq!(NodeRef::data(id).get(), Child::Data(id));
+        let inner = InnerId::new(7);
+        assert_eq!(NodeRef::inner(inner).get(), Child::Inner(inner));
+        assert_eq!(core::mem::size_of::<Option<DataId>>(), 4);
+        assert_eq!(core::mem::size_of::<Links>(), 8);
+    }
+
+    #[test]
+    fn list_operations_keep_links_and_ends() {
+        let (mut tree, _, ids) = tree_of(3);
+        assert_eq!(list(&tree), ids);
+        // The build reused the empty node a cleared tree keeps.
+        assert_eq!(ids[0].index(), 0);
+        let after_last = tree.insert_leaf_after(ids[2], leaf());
+        let after_first = tree.insert_leaf_after(ids[0], leaf());
+        assert_eq!(
+            list(&tree),
+            [ids[0], after_first, ids[1], ids[2], after_last]
+        );
+        tree.remove_leaf(ids[0]);
+        tree.remove_leaf(after_last);
+        assert_eq!(list(&tree), [after_first, ids[1], ids[2]]);
+        // Freed entries are reused last freed first.
+        let mut run = None;
+        let a = tree.push_leaf(&mut run, leaf());
+        let b = tree.push_leaf(&mut run, leaf());
+        assert_eq!((a, b), (after_last, ids[0]));
+        tree.splice(ids[1], run.unwrap());
+        assert_eq!(list(&tree), [after_first, a, b, ids[2]]);
+        let mut run = None;
+        let c = tree.push_leaf(&mut run, leaf());
+        tree.prepend_leaves(run.unwrap());
+        let mut run = None;
+        let d = tree.push_leaf(&mut run, leaf());
+        let e = tree.push_leaf(&mut run, leaf());
+        tree.append_leaves(run.unwrap());
+        assert_eq!(list(&tree), [c, after_first, a, b, ids[2], d, e]);
+        let before = tree.first_leaf();
+        tree.replace_leaf(a, DataNode::empty(4 * MIN_SLOTS));
+        assert_eq!(tree[a].capacity(), 4 * MIN_SLOTS);
+        assert_eq!(list(&tree), [before, after_first, a, b, ids[2], d, e]);
+    }
+
+    #[test]
+    fn compaction_renumbers_every_reference() {
+        let (mut tree, root, ids) = tree_of(8);
+        // Merge away every other data node, as buddies merge: the left one
+        // takes the right one's block.
+        for pair in ids.chunks(2) {
+            tree.remove_leaf(pair[1]);
+            let start = tree[root]
+                .children
+                .iter()
+                .position(|&c| c == NodeRef::data(pair[0]))
+                .unwrap();
+            let block = Place::Block {
+                parent: root,
+                start,
+                len: 2,
+            };
+            tree.attach(block, NodeRef::data(pair[0]));
+        }
+        // An inner node allocated and freed, so both arenas hold holes.
+        let spare = tree.alloc_inner(InnerNode::new(LinearModel::ZERO, Box::new([])));
+        tree.free_inner(spare);
+        tree.compact();
+        assert_eq!(tree.arena_usage(), [(0, 4), (0, 1)]);
+        let listed = list(&tree);
+        assert_eq!(
+            listed.iter().map(|id| id.index()).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+        let Child::Inner(root) = tree.root().get() else {
+            panic!("the root stays an inner node");
+        };
+        let children: Vec<NodeRef> = tree[root].children.to_vec();
+        let want: Vec<NodeRef> = listed
+            .iter()
+            .flat_map(|&id| [NodeRef::data(id); 2])
+            .collect();
+        assert_eq!(children, want);
+    }
+}
