@@ -17,13 +17,17 @@
 //! and never recurses however deep the data makes the tree.
 
 use crate::config::Layout;
-use crate::cost::{self, NODE_LOOKUP_WEIGHT};
-use crate::data_node::{DataNode, Placement, MIN_SLOTS, NO_NODE};
+use crate::cost::{
+    self, EXPENSIVE_NODE_COST, LEVEL_EXACT_MAX_KEYS, LEVEL_SAMPLE_BUCKETS, MIN_DOMAIN_SPREAD,
+    NARROW_MAX_LOG2, NODE_LOOKUP_WEIGHT, PLANNED_HEADER_BYTES,
+};
+use crate::data_node::{DataNode, Placement};
 
 use crate::images::{Images, PairImages};
-use crate::inner_node::{InnerNode, NodeRef};
+use crate::inner_node::InnerNode;
 use crate::key::Key;
 use crate::model::LinearModel;
+use crate::tree::{InnerId, LeafRun, NodeRef, Place};
 use crate::AlexMap;
 
 /// How the subtree's root is chosen.
@@ -38,12 +42,11 @@ pub(crate) enum Root {
     Inner(Option<LinearModel>),
 }
 
-/// The result of a build: the subtree's root and its first and last data
-/// nodes, linked to each other but not yet to the rest of the map.
+/// The result of a build: the subtree's root, not yet attached, and its
+/// data nodes, linked to each other but not yet to the rest of the map.
 pub(crate) struct Built {
     pub root: NodeRef,
-    pub head: u32,
-    pub tail: u32,
+    pub leaves: LeafRun,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +61,7 @@ enum Mode {
 struct Task {
     lo: usize,
     hi: usize,
-    parent: Option<(u32, usize, usize)>,
+    parent: Option<(InnerId, usize, usize)>,
     mode: Mode,
 }
 
@@ -76,21 +79,6 @@ enum Plan {
         model: LinearModel,
         groups: Vec<Group>,
     },
-}
-
-/// Slots a data node over `keys` keys gets when built.
-pub(crate) fn slots_for<K: Key, V>(map: &AlexMap<K, V>, keys: usize) -> usize {
-    let want = (keys as f64 / map.config.init_density).ceil() as usize;
-    want.max(keys + 1).max(MIN_SLOTS)
-}
-
-/// Most keys one data node may be built with.
-pub(crate) fn max_data_keys<K: Key, V>(map: &AlexMap<K, V>) -> usize {
-    let by_slots = (map.config.max_data_node_slots as f64 * map.config.init_density) as usize;
-    let by_slots = by_slots.min(map.config.max_data_node_slots - 1).max(1);
-    map.config
-        .max_keys_per_data_node
-        .map_or(by_slots, |m| by_slots.min(m))
 }
 
 /// Where a build takes its pairs from, in key order: an owned vector, whose
@@ -152,8 +140,7 @@ pub(crate) fn build_subtree<K: Key, V>(
     let mut root_ref = None;
     // Working memory of `DataNode::build`, reused across the nodes.
     let mut scratch = Vec::new();
-    let mut head = NO_NODE;
-    let mut tail = NO_NODE;
+    let mut leaves = None;
     // Tasks run depth first, left to right, and each data node consumes its
     // keys' pairs, so the pairs not yet consumed start at the popped task's
     // first key: planning and laying out read the keys from them in place.
@@ -169,28 +156,20 @@ pub(crate) fn build_subtree<K: Key, V>(
         let node_ref = match plan {
             Plan::Data => {
                 let m = keys.len();
-                let slots = slots_for(map, m);
+                let slots = cost::slots_for(&map.config, m);
                 let layout = DataNode::<K, V>::lay_out(keys, slots, Placement::Even, &mut scratch);
-                let mut node = map.fill_data(layout, pairs.take_next(m), &mut scratch);
+                let node = map.fill_data(layout, pairs.take_next(m), &mut scratch);
                 consumed += m;
-                node.prev = tail;
-                let id = map.alloc_data(node);
-                if tail == NO_NODE {
-                    head = id;
-                } else {
-                    map.data[tail as usize].next = id;
-                }
-                tail = id;
-                NodeRef::data(id)
+                NodeRef::data(map.tree.push_leaf(&mut leaves, node))
             }
             Plan::Inner { model, groups } => {
                 let fanout = groups.last().map_or(1, |g| g.slot + g.len);
-                let id = map.alloc_inner(InnerNode::new(
+                let id = map.tree.alloc_inner(InnerNode::new(
                     model,
-                    vec![NodeRef::data(0); fanout].into_boxed_slice(),
+                    vec![NodeRef::UNSET; fanout].into_boxed_slice(),
                 ));
                 let single = map.config.layout == Layout::SingleLevel;
-                let limit = max_data_keys(map);
+                let limit = cost::max_data_keys(&map.config);
                 for g in groups.iter().rev() {
                     let m = g.hi - g.lo;
                     // A child's domain is its block of the parent's slots:
@@ -218,16 +197,16 @@ pub(crate) fn build_subtree<K: Key, V>(
         };
         match task.parent {
             None => root_ref = Some(node_ref),
-            Some((parent, slot, len)) => {
-                map.inner[parent as usize].children[slot..slot + len].fill(node_ref);
+            Some((parent, start, len)) => {
+                map.tree
+                    .attach(Place::Block { parent, start, len }, node_ref);
             }
         }
     }
     debug_assert!(pairs.rest().is_empty());
     Built {
         root: root_ref.expect("the root task always runs"),
-        head,
-        tail,
+        leaves: leaves.expect("a build makes a data node"),
     }
 }
 
@@ -241,7 +220,7 @@ fn plan_node<K: Key, V, O: Images>(
 ) -> Plan {
     let n = ords.len();
     let cfg = &map.config;
-    let limit = max_data_keys(map);
+    let limit = cost::max_data_keys(&map.config);
     let ins = cfg.expected_insert_fraction;
     if n < 2 {
         return Plan::Data;
@@ -250,7 +229,7 @@ fn plan_node<K: Key, V, O: Images>(
     let mut best_log2 = 0u32;
     if allow_data && n <= limit {
         let c0 = cost::data_node_cost(ords, cfg.init_density).total(ins);
-        if c0 < NODE_LOOKUP_WEIGHT {
+        if cost::data_node_suffices(c0) {
             return Plan::Data;
         }
         best_cost = c0;
@@ -262,9 +241,8 @@ fn plan_node<K: Key, V, O: Images>(
     // while children are too large, then drop), so every level is priced
     // until the traversal cost alone, which grows with the fan-out, reaches
     // the best: children cost nothing less than zero, so no wider level can
-    // win. Small nodes of many keys' worth of child array stop early: a
-    // 10M-key lognormal bulk load priced 1.37M candidate children, most of
-    // them in nodes of a few hundred keys tried at fan-outs up to 2^10.
+    // win. Small nodes, whose child arrays weigh heavily per key, stop
+    // early.
     let cheapest = |unit: &LinearModel, mut best: (f64, u32)| {
         for d in 1..=max_log2 {
             let fanout = 1usize << d;
@@ -303,7 +281,9 @@ fn plan_node<K: Key, V, O: Images>(
             unit.predict_f64(ords.at(0)),
             unit.predict_f64(ords.at(n - 1)),
         );
-        (0.0..1.0).contains(&first) && (0.0..1.0).contains(&last) && last - first > 1e-9
+        (0.0..1.0).contains(&first)
+            && (0.0..1.0).contains(&last)
+            && last - first > MIN_DOMAIN_SPREAD
     };
     let within_given = forced_unit.is_some() && within(&unit);
     (best_cost, best_log2) = cheapest(&unit, (best_cost, best_log2));
@@ -312,16 +292,13 @@ fn plan_node<K: Key, V, O: Images>(
         // first or last slot, and so does a parent's domain that these keys
         // overrun (the last child of a skewed set): either way one child
         // gets most keys at any fan-out, and no level looks better than one
-        // slow data node (a 35K-key node of the lognormal tail searched 12
-        // iterations per key), or, for keys too many for one node, than a
-        // 2-way split that leaves all but a few of them in the last child,
-        // level after level (181K keys of a 50M lognormal set were 8 levels
-        // deep). So a node whose best plan still costs two levels also
+        // slow data node, or, for keys too many for one node, than a 2-way
+        // split that leaves all but a few of them in the last child, level
+        // after level. So a node whose best plan still costs two levels also
         // prices the keys' own lines, the fitted one and the one through
-        // the ends. Keys inside their
-        // domain keep it (see below): routing them by their own line sent
-        // key-order inserts one level deeper at every split (height 780
-        // after 570K OSM cell ids in key order, against 19).
+        // the ends. Keys inside their domain keep it (see below): routing
+        // them by their own line sent key-order inserts one level deeper at
+        // every split (docs/design.md, "Bulk load").
         let spanning = LinearModel::spanning(ords.at(0), ords.at(n - 1), 1);
         // Without a given domain, `unit` is already the fitted line.
         let fitted = forced_unit.map(|_| fit_unit(ords));
@@ -342,7 +319,9 @@ fn plan_node<K: Key, V, O: Images>(
     // Prototype layout with capped leaves: widen until every child fits.
     if cfg.layout == Layout::SingleLevel {
         if let Some(cap) = cfg.max_keys_per_data_node {
-            let want = (n as f64 / (cap as f64 * 0.75)).ceil().max(2.0) as usize;
+            let want = (n as f64 / (cap as f64 * cost::FIXED_LEAF_FILL))
+                .ceil()
+                .max(2.0) as usize;
             best_log2 = best_log2.max(want.next_power_of_two().trailing_zeros());
             // Widen until every child fits, by the fitted line or the one
             // through the end points (the better is chosen below).
@@ -395,10 +374,7 @@ fn plan_node<K: Key, V, O: Images>(
         model = LinearModel::spanning(ords.at(0), ords.at(n - 1), fanout);
         buckets = bucket_bounds(ords, &model, fanout);
     }
-    let mut merge_limit = (n / fanout).max(cost::MIN_MERGED_KEYS);
-    if let Some(cap) = cfg.max_keys_per_data_node {
-        merge_limit = merge_limit.min(cap);
-    }
+    let merge_limit = cost::merge_limit(n, fanout, cfg.max_keys_per_data_node);
     let mut groups = merge_groups(&buckets, merge_limit);
     if groups.len() == 1 {
         // Merging undid the split: the keys are few enough for one node.
@@ -409,24 +385,6 @@ fn plan_node<K: Key, V, O: Images>(
     }
     Plan::Inner { model, groups }
 }
-
-/// The bytes of data node header a planned child slot is priced at, with
-/// its `NodeRef`, in the model-size term of the traversal cost: the
-/// header's size when the cost weights and the shapes they give were tuned
-/// (192 bytes, until 2026-12-01). The header is 128 bytes since; priced at
-/// that, levels looked cheaper and plans changed: the OSM cell ids got 72K
-/// data nodes instead of 61K (35.3 bytes per key instead of 31.9; 29.3 with
-/// the old plan and the new header) and 10M lognormal keys 8.8K instead of
-/// 4.5K, shapes the weights were never measured on.
-const PLANNED_HEADER_BYTES: usize = 192;
-
-/// A node whose cheapest plan costs this much (two levels' worth) also
-/// prices routing by its keys' own lines (see `plan_node`).
-const EXPENSIVE_NODE_COST: f64 = 2.0 * NODE_LOOKUP_WEIGHT;
-
-/// log2 of the largest fan-out used to narrow a parent's domain around keys
-/// it does not separate.
-const NARROW_MAX_LOG2: u32 = 10;
 
 /// A least-squares model mapping the keys onto `[0, 1)`.
 fn fit_unit<O: Images>(ords: O) -> LinearModel {
@@ -541,16 +499,17 @@ fn merge_groups(buckets: &[(usize, usize)], limit: usize) -> Vec<Group> {
 
 /// Key-weighted expected cost of the children at `fanout`, each priced as
 /// a data node (plus one level if it is too large to be one). Small levels
-/// are priced exactly; wide ones through the buckets of 64 keys evenly
-/// spaced by rank, which samples buckets in proportion to their keys.
+/// are priced exactly; wide ones through the buckets of
+/// [`cost::LEVEL_SAMPLE_BUCKETS`] keys evenly spaced by rank, which samples
+/// buckets in proportion to their keys.
 ///
 /// Pricing stops, returning infinity, once `hopeless` holds for the cost of
 /// the children priced so far: no child costs less than nothing, a sum of
 /// non-negative terms never falls in floating point, and rounding is
 /// monotone, so a caller whose test is monotone in the cost (the level's
 /// cost plus the traversal's, against the best so far) gets the plan a full
-/// pricing would give. Planning the 1.7M OSM cell ids priced every fan-out
-/// of thousands of small, costly inner nodes over all their keys.
+/// pricing would give, without pricing every fan-out of many small, costly
+/// inner nodes over all their keys.
 fn level_cost<O: Images>(
     ords: O,
     model: &LinearModel,
@@ -560,7 +519,6 @@ fn level_cost<O: Images>(
     insert_fraction: f64,
     hopeless: impl Fn(f64) -> bool,
 ) -> f64 {
-    const SAMPLES: usize = 64;
     let n = ords.len();
     let bucket_cost = |lo: usize, hi: usize| {
         if hi - lo > limit {
@@ -574,7 +532,7 @@ fn level_cost<O: Images>(
             cost::data_node_cost(ords.range(lo, hi), density).total(insert_fraction)
         }
     };
-    if fanout <= SAMPLES || n <= 8 * SAMPLES {
+    if fanout <= LEVEL_SAMPLE_BUCKETS || n <= LEVEL_EXACT_MAX_KEYS {
         let mut sum = 0.0;
         for (lo, hi) in bucket_bounds(ords, model, fanout) {
             if hi > lo {
@@ -588,8 +546,8 @@ fn level_cost<O: Images>(
     }
     let mut sum = 0.0;
     let mut last: Option<(usize, f64)> = None;
-    for s in 0..SAMPLES {
-        let rank = (2 * s + 1) * n / (2 * SAMPLES);
+    for s in 0..LEVEL_SAMPLE_BUCKETS {
+        let rank = (2 * s + 1) * n / (2 * LEVEL_SAMPLE_BUCKETS);
         let b = model.predict(ords.at(rank), fanout);
         let c = match last {
             Some((lb, c)) if lb == b => c,
@@ -601,11 +559,11 @@ fn level_cost<O: Images>(
         };
         last = Some((b, c));
         sum += c;
-        if hopeless(sum / SAMPLES as f64) {
+        if hopeless(sum / LEVEL_SAMPLE_BUCKETS as f64) {
             return f64::INFINITY;
         }
     }
-    sum / SAMPLES as f64
+    sum / LEVEL_SAMPLE_BUCKETS as f64
 }
 
 #[cfg(test)]
@@ -645,7 +603,11 @@ mod tests {
         let keys = lognormal_keys(5_000_000);
         let map = AlexMap::bulk_load(keys.iter().map(|&k| (k, k))).unwrap();
         map.check();
-        let far: usize = map.data.iter().map(|d| d.keys_farther_than(256)).sum();
+        let far: usize = map
+            .tree
+            .leaves()
+            .map(|id| map.tree[id].keys_farther_than(256))
+            .sum();
         assert!(
             far * 1000 < keys.len(),
             "{far} of {} keys more than 256 slots from their lookup start",

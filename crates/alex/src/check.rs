@@ -8,7 +8,8 @@
 //! - every node is reachable from the root exactly once (no sharing between
 //!   parents, nothing freed is reachable, nothing reachable is freed);
 //! - the data nodes' sibling links list the leaves in the tree's left-to-right
-//!   order, with consistent back links, `head` first and `tail` last;
+//!   order, with consistent back links, the first data node first and the last
+//!   last;
 //! - each data node satisfies its own invariants (`DataNode::check`), keys
 //!   increase strictly across nodes in list order, and every key is routed
 //!   from the root to the node that holds it;
@@ -16,58 +17,50 @@
 
 use std::collections::HashSet;
 
-use crate::data_node::NO_NODE;
-use crate::inner_node::NodeRef;
 use crate::key::Key;
+use crate::tree::{Child, DataId, InnerId, NodeRef};
 use crate::AlexMap;
 
 pub(crate) fn check<K: Key, V>(map: &AlexMap<K, V>) {
-    let free_inner: HashSet<u32> = map.free_inner.iter().copied().collect();
-    let free_data: HashSet<u32> = map.free_data.iter().copied().collect();
+    let tree = &map.tree;
+    let free_inner: HashSet<InnerId> = tree.free_inner_ids().iter().copied().collect();
+    let free_data: HashSet<DataId> = tree.free_data_ids().iter().copied().collect();
     assert_eq!(
         free_inner.len(),
-        map.free_inner.len(),
+        tree.free_inner_ids().len(),
         "inner free list repeats"
     );
     assert_eq!(
         free_data.len(),
-        map.free_data.len(),
+        tree.free_data_ids().len(),
         "data free list repeats"
     );
+    let [(_, data_len), (_, inner_len)] = tree.arena_usage();
 
     // Depth-first, left to right, collecting leaves in order.
-    let mut leaves: Vec<u32> = Vec::new();
-    let mut seen_inner: HashSet<usize> = HashSet::new();
-    let mut seen_data: HashSet<usize> = HashSet::new();
-    let mut stack = vec![map.root];
+    let mut leaves: Vec<DataId> = Vec::new();
+    let mut seen_inner: HashSet<InnerId> = HashSet::new();
+    let mut seen_data: HashSet<DataId> = HashSet::new();
+    let mut stack = vec![tree.root()];
     while let Some(node) = stack.pop() {
-        if node.is_data() {
-            let i = node.index();
-            assert!(i < map.data.len(), "data node {i} out of arena");
-            assert!(
-                !free_data.contains(&(i as u32)),
-                "freed data node {i} is reachable"
-            );
-            assert!(seen_data.insert(i), "data node {i} reachable twice");
-            leaves.push(i as u32);
-            continue;
-        }
-        let i = node.index();
-        assert!(i < map.inner.len(), "inner node {i} out of arena");
-        assert!(
-            !free_inner.contains(&(i as u32)),
-            "freed inner node {i} is reachable"
-        );
-        assert!(seen_inner.insert(i), "inner node {i} reachable twice");
-        let inner = &map.inner[i];
+        let i = match node.get() {
+            Child::Data(i) => {
+                assert!(i.index() < data_len, "{i:?} out of arena");
+                assert!(!free_data.contains(&i), "freed {i:?} is reachable");
+                assert!(seen_data.insert(i), "{i:?} reachable twice");
+                leaves.push(i);
+                continue;
+            }
+            Child::Inner(i) => i,
+        };
+        assert!(i.index() < inner_len, "{i:?} out of arena");
+        assert!(!free_inner.contains(&i), "freed {i:?} is reachable");
+        assert!(seen_inner.insert(i), "{i:?} reachable twice");
+        let inner = &tree[i];
         let fanout = inner.fanout();
-        assert!(fanout.is_power_of_two(), "inner node {i} fan-out {fanout}");
-        assert!(inner.max_slot_in_step(), "inner node {i}: max_slot");
-        assert!(
-            inner.model.is_monotone(),
-            "inner node {i} model {:?}",
-            inner.model
-        );
+        assert!(fanout.is_power_of_two(), "{i:?} fan-out {fanout}");
+        assert!(inner.max_slot_in_step(), "{i:?}: max_slot");
+        assert!(inner.model.is_monotone(), "{i:?} model {:?}", inner.model);
         let mut children: Vec<NodeRef> = Vec::new();
         let mut slot = 0;
         while slot < fanout {
@@ -75,21 +68,21 @@ pub(crate) fn check<K: Key, V>(map: &AlexMap<K, V>) {
             let (start, len) = inner.block_of(slot);
             assert_eq!(
                 start, slot,
-                "inner node {i}: child at {slot} does not start an aligned block"
+                "{i:?}: child at {slot} does not start an aligned block"
             );
             assert!(
                 inner.children[start..start + len]
                     .iter()
                     .all(|&c| c == child),
-                "inner node {i}: block at {start} not uniform"
+                "{i:?}: block at {start} not uniform"
             );
             assert!(
                 start + len == fanout || inner.children[start + len] != child,
-                "inner node {i}: child at {start} spans more than one aligned block"
+                "{i:?}: child at {start} spans more than one aligned block"
             );
             assert!(
                 !children.contains(&child),
-                "inner node {i}: a child fills two blocks"
+                "{i:?}: a child fills two blocks"
             );
             children.push(child);
             slot += len;
@@ -98,48 +91,49 @@ pub(crate) fn check<K: Key, V>(map: &AlexMap<K, V>) {
     }
     assert_eq!(
         seen_inner.len() + free_inner.len(),
-        map.inner.len(),
+        inner_len,
         "inner arena holds unreachable, unfreed nodes"
     );
     assert_eq!(
         seen_data.len() + free_data.len(),
-        map.data.len(),
+        data_len,
         "data arena holds unreachable, unfreed nodes"
     );
 
     // Sibling links.
     let mut listed = Vec::with_capacity(leaves.len());
-    let mut prev = NO_NODE;
-    let mut id = map.head;
-    while id != NO_NODE {
+    let mut prev = None;
+    let mut next = Some(tree.first_leaf());
+    while let Some(id) = next {
         assert!(listed.len() <= leaves.len(), "sibling links loop");
-        assert_eq!(
-            map.data[id as usize].prev, prev,
-            "back link of data node {id}"
-        );
+        assert_eq!(tree[id].links.prev(), prev, "back link of {id:?}");
         listed.push(id);
-        prev = id;
-        id = map.data[id as usize].next;
+        prev = Some(id);
+        next = tree[id].links.next();
     }
-    assert_eq!(prev, map.tail, "tail is not the last linked node");
+    assert_eq!(
+        prev,
+        Some(tree.last_leaf()),
+        "the last data node is not the last linked"
+    );
     assert_eq!(listed, leaves, "sibling links disagree with the tree order");
 
     // Keys: node invariants, global order, routing, count.
     let mut count = 0usize;
     let mut last: Option<u64> = None;
     for &id in &leaves {
-        let node = &map.data[id as usize];
+        let node = &tree[id];
         node.check();
         let mut slot = 0;
         while let Some(j) = node.next_occupied(slot) {
             let t = node.key_at(j).to_ordered();
             if let Some(l) = last {
-                assert!(l < t, "keys out of order across data nodes at node {id}");
+                assert!(l < t, "keys out of order across data nodes at {id:?}");
             }
             last = Some(t);
             assert_eq!(
                 map.leaf_for(t),
-                id as usize,
+                id,
                 "key {:?} is not routed to its node",
                 node.key_at(j)
             );

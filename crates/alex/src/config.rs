@@ -67,12 +67,11 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Compact data nodes for maps that are mostly read: about 17.9 heap
-    /// bytes per `(u64, u64)` entry after a bulk load (slots 90% full), at
-    /// the cost of more key shifting on inserts. Denser packing saves
-    /// little more memory and costs lookups much more: at 95%, 17.0 bytes
-    /// per entry, but keys sit further from their predicted slots and
-    /// lookups took about 1.6x the time of 90% (10M uniform keys).
+    /// Compact data nodes for maps that are mostly read: slots 90% full
+    /// after a bulk load (75% by default), at the cost of more key shifting
+    /// on inserts. Denser packing saves little more memory and puts keys
+    /// further from their predicted slots, which costs lookups much more
+    /// (docs/design.md, "Presets").
     pub fn read_mostly() -> Self {
         Config {
             init_density: 0.9,

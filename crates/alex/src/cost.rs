@@ -1,5 +1,12 @@
-//! The cost model: every weight and threshold the index decides by, and the
-//! one function that turns a key layout into an expected cost.
+//! The cost model: every weight, threshold and rule the index decides by,
+//! and the one function that turns a key layout into an expected cost
+//! ([`data_node_cost`]). Nothing else in the crate writes a threshold
+//! inline; the algorithms ask here.
+//!
+//! In order: the weights; how many keys a node takes and how many slots it
+//! gets; how costs are estimated (samples); the bulk load's fan-out tree;
+//! what a data node with no room does; the root's key domain; deletes; and
+//! batches (`extend`, `retain`, `split_off`).
 //!
 //! Cost is in abstract units, as in ALEX (Ding et al., SIGMOD 2020, §4.3):
 //! one exponential-search iteration costs `EXP_SEARCH_ITERATIONS_WEIGHT`,
@@ -16,6 +23,8 @@
 //! shifts about `r / 4` slots, which an insert hits with probability
 //! `r / n`: `sum(r^2) / (4 n)` expected shifts per insert.
 
+use crate::config::{Config, Layout};
+use crate::data_node::MIN_SLOTS;
 use crate::images::Images;
 use crate::model::LinearModel;
 
@@ -28,6 +37,108 @@ pub(crate) const NODE_LOOKUP_WEIGHT: f64 = 20.0;
 /// Weight of one byte of inner-node child array, per key below it.
 pub(crate) const MODEL_SIZE_WEIGHT: f64 = 5e-7;
 
+// Sizes: keys per node and slots per node.
+
+/// Keys that `slots` slots hold at `density`, at least one and fewer than
+/// the slots (so an insert always finds a gap).
+fn keys_at_density(slots: usize, density: f64) -> usize {
+    ((slots as f64 * density) as usize).clamp(1, slots - 1)
+}
+
+/// The most keys a node of `slots` slots takes at `density`, and at most
+/// `max_keys` (`Config::max_keys_per_data_node`): a data node's limit
+/// (`DataNode::set_limit`, at `Config::max_density`) and the most keys a
+/// data node is built with ([`max_data_keys`]).
+pub(crate) fn key_limit(slots: usize, density: f64, max_keys: Option<usize>) -> usize {
+    let by_density = keys_at_density(slots, density);
+    max_keys.map_or(by_density, |m| by_density.min(m))
+}
+
+/// Most keys one data node may be built with: the largest node at the
+/// initial density.
+pub(crate) fn max_data_keys(config: &Config) -> usize {
+    key_limit(
+        config.max_data_node_slots,
+        config.init_density,
+        config.max_keys_per_data_node,
+    )
+}
+
+/// Slots that hold `keys` keys at `density`, at least one per key.
+fn slots_at_density(keys: usize, density: f64) -> usize {
+    ((keys as f64 / density).ceil() as usize).max(keys)
+}
+
+/// Slots a data node over `keys` keys gets when built: the initial density,
+/// a gap at least, and never fewer than `MIN_SLOTS`.
+pub(crate) fn slots_for(config: &Config, keys: usize) -> usize {
+    slots_at_density(keys, config.init_density)
+        .max(keys + 1)
+        .max(MIN_SLOTS)
+}
+
+// Estimating costs.
+
+/// Keys read at most when estimating one data node's cost; larger inputs
+/// are sampled at an even stride.
+pub(crate) const COST_SAMPLE_KEYS: usize = 512;
+/// Keys read at most when fitting one model; larger inputs are sampled.
+pub(crate) const FIT_SAMPLE_KEYS: usize = 8192;
+/// A level of the fan-out tree wider than this, over more keys than
+/// [`LEVEL_EXACT_MAX_KEYS`], is priced through this many buckets, those of
+/// keys evenly spaced by rank (which samples buckets in proportion to their
+/// keys); a smaller one, bucket by bucket.
+pub(crate) const LEVEL_SAMPLE_BUCKETS: usize = 64;
+/// See [`LEVEL_SAMPLE_BUCKETS`].
+pub(crate) const LEVEL_EXACT_MAX_KEYS: usize = 8 * LEVEL_SAMPLE_BUCKETS;
+
+// The bulk load's fan-out tree (`bulk_load.rs`).
+
+/// Whether keys whose cost as one data node is `data_cost` make a data
+/// node: below one extra level, no inner node can beat it.
+pub(crate) fn data_node_suffices(data_cost: f64) -> bool {
+    data_cost < NODE_LOOKUP_WEIGHT
+}
+
+/// The bytes of data node header a planned child slot is priced at, with
+/// its `NodeRef`, in the model-size term of the traversal cost: the
+/// header's size when the cost weights and the shapes they give were tuned.
+/// Pricing the header's present size changes the shapes (docs/design.md,
+/// "Header layout").
+pub(crate) const PLANNED_HEADER_BYTES: usize = 192;
+
+/// A node whose cheapest plan costs this much (two levels' worth) also
+/// prices routing by its keys' own lines (see `bulk_load::plan_node`).
+pub(crate) const EXPENSIVE_NODE_COST: f64 = 2.0 * NODE_LOOKUP_WEIGHT;
+
+/// Keys inside a parent's domain but closer together than this, in units
+/// of the domain's width, are beyond what its line can tell apart in
+/// floating point: the line through the end keys routes them instead.
+pub(crate) const MIN_DOMAIN_SPREAD: f64 = 1e-9;
+
+/// log2 of the largest fan-out used to narrow a parent's domain around keys
+/// it does not separate.
+pub(crate) const NARROW_MAX_LOG2: u32 = 10;
+
+/// Bulk load merges neighbouring children holding together at most this
+/// many keys whatever their cost: below it a node's header outweighs what a
+/// finer split could save.
+pub(crate) const MIN_MERGED_KEYS: usize = 32;
+
+/// Keys two aligned neighbouring children of a node over `keys` keys at
+/// `fanout` may hold together to be merged into one: an average child's,
+/// or [`MIN_MERGED_KEYS`], and at most `max_keys`.
+pub(crate) fn merge_limit(keys: usize, fanout: usize, max_keys: Option<usize>) -> usize {
+    let limit = (keys / fanout).max(MIN_MERGED_KEYS);
+    max_keys.map_or(limit, |cap| limit.min(cap))
+}
+
+/// In the prototype's fixed-leaf layout, the fan-out starts from the keys
+/// over this share of the leaf size.
+pub(crate) const FIXED_LEAF_FILL: f64 = 0.75;
+
+// A data node with no room for an insert (`split.rs`).
+
 /// A data node whose measured cost exceeds its expected cost by this factor
 /// (and `NODE_LOOKUP_WEIGHT` in absolute terms) is considered for a split.
 pub(crate) const SIGNIFICANT_DEVIATION_FACTOR: f64 = 1.5;
@@ -39,20 +150,88 @@ pub(crate) const MIN_INSERTS_FOR_EMPIRICAL_COST: u32 = 64;
 /// appends (or prepends), so a resize leaves room on that end.
 pub(crate) const APPEND_MOSTLY_THRESHOLD: f64 = 0.9;
 
+/// Slots of room a node rebuilt for appends (or prepends) gets at that end,
+/// for `used` slots of keys: as many again, so the node doubles.
+pub(crate) fn edge_room(used: usize) -> usize {
+    used
+}
+
+/// Slots of room a node whose inserts are spread gets at an end a key
+/// arrived past, for `used` slots of keys: an eighth more. Random inserts
+/// reach the ends too, and room for appends would go unused.
+pub(crate) fn spread_edge_room(used: usize) -> usize {
+    used / 8
+}
+
+/// Whether a node must split whatever the costs, about to hold `keys` keys
+/// in `slots` slots: more keys than a node is built with, more slots than a
+/// node may have, or room needed at an edge (`edge_room_denied`) that the
+/// slot limit does not allow.
+pub(crate) fn must_split(
+    config: &Config,
+    keys: usize,
+    slots: usize,
+    edge_room_denied: bool,
+) -> bool {
+    keys > max_data_keys(config) || slots > config.max_data_node_slots || edge_room_denied
+}
+
+/// Expected cost after splitting a node into halves costing `left` and
+/// `right`: their mean, plus one level if the split adds one (a split down
+/// where the parent has no block to halve).
+pub(crate) fn split_cost(left: f64, right: f64, adds_level: bool) -> f64 {
+    let extra = if adds_level { NODE_LOOKUP_WEIGHT } else { 0.0 };
+    (left + right) / 2.0 + extra
+}
+
+/// Whether a sideways split of `keys` keys whose larger half would hold
+/// `larger` is useless: that half keeps about all of them (15/16 or more)
+/// or still more than a node may hold (`max_keys`). The node splits down
+/// instead.
+pub(crate) fn sideways_split_is_useless(larger: usize, keys: usize, max_keys: usize) -> bool {
+    larger >= max_keys || larger * 16 >= keys * 15
+}
+
+/// The shifting-node rule, checked before every insert: a node whose
+/// inserts shift keys by the hundred is restructured as if full (and the
+/// resize rule then splits it, [`decide_resize`]). See
+/// [`NodeCounters::shifting_catastrophically`] for what counts. Not in the
+/// single-level layout, where a split can be impossible and the node would
+/// only be rebuilt, again and again if the inserts crowd one spot.
+///
+/// Kept apart from `decide_resize`'s catastrophic-shift test, which has no
+/// minimum of inserts: merging the two either way changes which nodes split.
+#[inline(always)]
+pub(crate) fn restructure_before_insert(layout: Layout, counters: &NodeCounters) -> bool {
+    layout == Layout::Adaptive && counters.shifting_catastrophically()
+}
+
+// The root's key domain (`split.rs`).
+
 /// The root widens its key domain for keys beyond it only if they are at
 /// least this dense, relative to the keys inside the domain.
 pub(crate) const OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY: f64 = 1.0 / 16.0;
 
-/// Bulk load merges neighbouring children holding together at most this
-/// many keys whatever their cost: below it a node's header outweighs what a
-/// finer split could save.
-pub(crate) const MIN_MERGED_KEYS: usize = 32;
+/// Whether `beyond` keys over `new_slots` slots past the root's domain are
+/// dense enough to widen it for them, against `inside` keys over the root's
+/// `fanout` slots.
+pub(crate) fn worth_new_root_slots(
+    beyond: usize,
+    new_slots: f64,
+    inside: usize,
+    fanout: f64,
+) -> bool {
+    let density_inside = inside.max(1) as f64 / fanout;
+    let density_beyond = beyond as f64 / new_slots;
+    density_beyond >= OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY * density_inside
+}
 
-/// Keys read at most when estimating one data node's cost; larger inputs
-/// are sampled at an even stride.
-pub(crate) const COST_SAMPLE_KEYS: usize = 512;
-/// Keys read at most when fitting one model; larger inputs are sampled.
-pub(crate) const FIT_SAMPLE_KEYS: usize = 8192;
+/// Least fan-out of a new root above the old one: each new root multiplies
+/// the domain by at least this, so widenings add levels only
+/// logarithmically in the keys' span.
+pub(crate) const NEW_ROOT_MIN_FANOUT: usize = 1 << 10;
+
+// Deletes (`remove.rs`).
 
 /// A data node with fewer keys than this fraction of its limit tries to
 /// merge with its sibling block.
@@ -60,6 +239,59 @@ pub(crate) const MERGE_TRIGGER_FRACTION: f64 = 0.125;
 /// Two siblings merge only if together they fill at most this fraction of
 /// the largest data node, so the merged node has room to grow.
 pub(crate) const MERGE_MAX_FRACTION: f64 = 0.5;
+
+/// Whether a data node of `keys` keys and key limit `limit` has almost
+/// emptied out, so a merge is tried.
+pub(crate) fn wants_merge(keys: usize, limit: usize) -> bool {
+    (keys as f64) < MERGE_TRIGGER_FRACTION * limit as f64
+}
+
+/// Whether two buddies holding `keys` keys together may merge.
+pub(crate) fn merge_fits(config: &Config, keys: usize) -> bool {
+    keys as f64 <= MERGE_MAX_FRACTION * max_data_keys(config) as f64
+}
+
+/// Whether a data node of `keys` keys in `slots` slots is below
+/// `Config::min_density` and can shrink.
+pub(crate) fn wants_contraction(config: &Config, keys: usize, slots: usize) -> bool {
+    slots > MIN_SLOTS && (keys as f64) < config.min_density * slots as f64
+}
+
+/// An arena with fewer entries than this is never compacted.
+const COMPACT_MIN_ENTRIES: usize = 64;
+
+/// Whether an arena of `all` entries, `free` of them freed, is worth
+/// compacting: at least half freed. Amortized O(1) per freed node.
+pub(crate) fn arena_is_sparse(free: usize, all: usize) -> bool {
+    all >= COMPACT_MIN_ENTRIES && 2 * free >= all
+}
+
+// Batches (`lib.rs`, `ops.rs`): a rebuild by bulk load (O(n)) against one
+// operation per entry. Each rule keeps its own boundary (which side of a
+// quarter is rebuilt), as it always had.
+
+/// `Extend` collects and sorts a batch whose size hint says it holds at
+/// least this many pairs; shorter ones are inserted as they come.
+pub(crate) const EXTEND_SORT_MIN: usize = 64;
+
+/// Whether `Extend` rebuilds a map of `len` entries with a sorted batch of
+/// `batch` pairs (at least a quarter of the map), rather than inserting them.
+pub(crate) fn extend_rebuilds(batch: usize, len: usize) -> bool {
+    batch.saturating_mul(4) >= len
+}
+
+/// Whether `retain` rebuilds a map of `len` entries to remove `removed` of
+/// them (a quarter or more, rounded up), rather than removing one by one.
+pub(crate) fn retain_rebuilds(removed: usize, len: usize) -> bool {
+    removed >= len.div_ceil(4)
+}
+
+/// Whether `split_off` pops a side of `side` entries out of a map of `len`
+/// entries one by one (at most a quarter, rounded down), rather than
+/// rebuilding both sides.
+pub(crate) fn split_off_pops(side: usize, len: usize) -> bool {
+    side <= len / 4
+}
 
 /// Expected behaviour of a data node laid out over some keys.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -99,9 +331,9 @@ const LOG_FRAC_BITS: u32 = 20;
 
 /// Accumulates the two statistics while keys are placed left to right, in
 /// integers: this runs for every bulk load and rebuild. Keys come one by
-/// one through [`PlacementStats::record`] (the cost model's simulation), or
-/// as search errors of a sample of keys plus the lengths of the blocks of
-/// consecutive occupied slots ([`PlacementStats::record_error`] and
+/// one through [`PlacementStats::record_at_least`] (the cost model's
+/// simulation), or as search errors of a sample of keys plus the lengths of
+/// the blocks of consecutive occupied slots ([`PlacementStats::record_error`] and
 /// [`PlacementStats::record_block`], `DataNode::build`); the two are not
 /// mixed in one layout.
 #[derive(Debug)]
@@ -213,10 +445,9 @@ pub(crate) fn place(
 /// A sample shrinks every distance by its stride, which is right for the
 /// small displacements of keys crowding locally (gaps absorb them whatever
 /// the scale) but not for keys the model misses by far, as where the keys
-/// curve away from the line (the tail of a skewed distribution): a
-/// 48K-key node of a lognormal tail priced at 0.31 iterations by its
-/// sample had most keys of its left end thousands of slots from the
-/// model. So each sampled key's error is at least its distance, at full
+/// curve away from the line (the tail of a skewed distribution), whose
+/// sample prices them as if they were near (docs/design.md, "Cost model").
+/// So each sampled key's error is at least its distance, at full
 /// scale, from the slots its rank allows: key `r` of `n` needs `r` slots
 /// before it and `n - 1 - r` after.
 pub(crate) fn data_node_cost<O: Images>(ords: O, density: f64) -> DataCost {
@@ -226,8 +457,8 @@ pub(crate) fn data_node_cost<O: Images>(ords: O, density: f64) -> DataCost {
     }
     let stride = n.div_ceil(COST_SAMPLE_KEYS);
     let sample = n.div_ceil(stride);
-    let slots = ((sample as f64 / density).ceil() as usize).max(sample);
-    let full_slots = ((n as f64 / density).ceil() as usize).max(n);
+    let slots = slots_at_density(sample, density);
+    let full_slots = slots_at_density(n, density);
     // The rank model predicts in 0..n; the sample lives in 0..slots.
     let ranks = LinearModel::fit_ranks_strided(ords, stride);
     let model = ranks.scaled(slots as f64 / n as f64);
@@ -373,6 +604,12 @@ impl NodeCounters {
             && self.shifts > CATASTROPHIC_SHIFTS_PER_INSERT as u64 * u64::from(self.inserts)
     }
 
+    /// Whether enough inserts have been seen to tell where they land, and
+    /// no end takes most of them.
+    pub fn inserts_spread(&self) -> bool {
+        self.inserts >= MIN_INSERTS_FOR_EMPIRICAL_COST && self.edge_pattern() == EdgePattern::Spread
+    }
+
     /// Shifts per insert so far.
     pub fn shifts_per_insert(&self) -> f64 {
         if self.inserts == 0 {
@@ -415,10 +652,17 @@ pub(crate) enum Resize {
     Split,
 }
 
-/// ALEX's rule: grow in place unless the node is as large as it may get,
-/// shifts have become catastrophic, or its measured cost has drifted well
-/// above what was expected and splitting is expected to be cheaper.
+/// What a data node that refused an insert does. Refused at an edge
+/// (`edge`), it grows with room on that edge unless it must split.
+/// Otherwise ALEX's rule: grow in place unless the node must split
+/// ([`must_split`]), its inserts have shifted more than
+/// [`CATASTROPHIC_SHIFTS_PER_INSERT`] slots each on average (however few
+/// inserts it has seen: the shifting-node rule,
+/// [`restructure_before_insert`], is the one that waits for enough), or its
+/// measured cost has drifted well above what was expected and splitting is
+/// expected to be cheaper.
 pub(crate) fn decide_resize(
+    edge: bool,
     must_split: bool,
     counters: &NodeCounters,
     expected_cost: f64,
@@ -426,6 +670,9 @@ pub(crate) fn decide_resize(
     expand_cost: impl FnOnce() -> f64,
     split_cost: impl FnOnce() -> f64,
 ) -> Resize {
+    if edge && !must_split {
+        return Resize::Expand;
+    }
     if must_split || counters.shifts_per_insert() > CATASTROPHIC_SHIFTS_PER_INSERT {
         return Resize::Split;
     }
@@ -557,7 +804,7 @@ mod tests {
             shifts: 1000 * 200,
             ..Default::default()
         };
-        let r = decide_resize(false, &counters, 1.0, 1.0, || 0.0, || 1e9);
+        let r = decide_resize(false, false, &counters, 1.0, 1.0, || 0.0, || 1e9);
         assert_eq!(r, Resize::Split);
         let calm = NodeCounters {
             inserts: 1000,
@@ -565,7 +812,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            decide_resize(false, &calm, 100.0, 1.0, || 0.0, || 0.0),
+            decide_resize(false, false, &calm, 100.0, 1.0, || 0.0, || 0.0),
             Resize::Expand
         );
     }

@@ -30,6 +30,7 @@ use crate::images::Images;
 use crate::key::{near_distance, Key};
 use crate::model::{clamp_between, index_bound, max_index_of, LinearModel};
 use crate::simd;
+use crate::tree::Links;
 
 /// `find` compares the key with every slot from `WINDOW_LEFT` slots before
 /// the prediction to `WINDOW_RIGHT` after it, without branches, and hands
@@ -37,11 +38,9 @@ use crate::simd;
 /// slot of the window counts all of it, like a key beyond it, so the window
 /// settles keys from two slots before the prediction to one after; the
 /// refit of `build` centres keys on that. With the isotonic placement of
-/// `build`, keys sit on both sides of their predictions: in a bulk-loaded
-/// map of 10M uniform random keys (density 0.75) 83.8% of lookups settle in
-/// the window. Its five slots always span two cache lines. Measured against
-/// it: a sixth slot was the same within noise, a seventh (a third line for
-/// some starts) and a window of three were slower.
+/// `build`, keys sit on both sides of their predictions, and most lookups
+/// settle in the window. Its five slots always span two cache lines; wider
+/// and narrower windows measured no faster (docs/design.md, "Lookup").
 const WINDOW_LEFT: usize = 2;
 const WINDOW_RIGHT: usize = 2;
 
@@ -50,9 +49,6 @@ pub(crate) const MIN_SLOTS: usize = 8;
 
 // `find` relies on every node being wider than its window.
 const _: () = assert!(MIN_SLOTS > WINDOW_LEFT + WINDOW_RIGHT);
-
-/// Sentinel for "no node" in sibling links.
-pub(crate) const NO_NODE: u32 = u32::MAX;
 
 /// How much of the next node a scan prefetches from its first key on.
 const PREFETCH_BYTES: usize = 1024;
@@ -187,10 +183,8 @@ pub(crate) struct DataNode<K: Key, V> {
     /// Keys the node takes before an insert reports `NoRoom::Full`; below
     /// the slot count, so a gap always exists for an insert.
     limit: u32,
-    /// Previous data node in key order, or `NO_NODE`.
-    pub prev: u32,
-    /// Next data node in key order, or `NO_NODE`.
-    pub next: u32,
+    /// The neighbours in key order, which the tree keeps (`tree.rs`).
+    pub links: Links,
     /// What the cost model expected when the node was built.
     pub expected: StoredCost,
     /// What inserts have cost since the node was built.
@@ -216,11 +210,10 @@ pub(crate) struct DataNode<K: Key, V> {
 /// rounded means of the runs are non-decreasing by construction (in
 /// floating point, a rounding error at a tie could put two keys in one
 /// slot). The last run is kept in registers and the common step (pool with
-/// it or start a new one) is a conditional move: a 10M-key bulk load spent
-/// 11 ns per key here, against 15-20 with a branch on every comparison.
-/// Placing each key at the midpoint of pushing crowds right and pushing
-/// them left was three times faster, but sent 19% of the lookups of a
-/// 10M-key map past `find`'s window instead of 16%: lookups 3-8% slower.
+/// it or start a new one) is a conditional move, not a branch on every
+/// comparison. A cheaper placement (the midpoint of pushing crowds right and
+/// pushing them left) sent more lookups past `find`'s window
+/// (docs/design.md, "Build").
 fn isotonic_runs<O: Images>(
     ords: O,
     model: &LinearModel,
@@ -374,7 +367,7 @@ fn set_bits(bitmap: &mut [u64], start: usize, end: usize) {
 
 /// Shifts at most this many slots by swaps: most inserts shift a slot or
 /// two, where the calls `rotate_right` makes into `memmove` cost more than
-/// the moves (about 100 instructions per insert of a 10M-key map).
+/// the moves.
 const SWAP_SHIFT_MAX: usize = 16;
 
 /// `slots.rotate_right(1)`: the last slot (a gap) moves to the front.
@@ -592,9 +585,8 @@ impl<K: Key, V> DataNode<K, V> {
                 });
             }
             i += count;
-            // The run's bits, a word at a time (runs average about four
-            // keys in 10M-key loads): a read-modify-write per key was 9 of
-            // the fill's instructions per key.
+            // The run's bits, a word at a time, not a read-modify-write of
+            // the bitmap per key.
             set_bits(&mut bitmap, start, end);
             written = end;
         }
@@ -620,20 +612,16 @@ impl<K: Key, V> DataNode<K, V> {
         // the placing model where keys crowd, but it is pulled by every
         // displaced key: where the keys' order statistics curve (the tail
         // of a skewed distribution), the crowd at one end pulls it away from
-        // the many keys that sit where the placing model put them (a 48K-key
-        // node of the lognormal tail had most keys 512-2047 slots from the
-        // refit and under 8 from the placing model). So both are priced on
-        // the sample by what a lookup pays, and the cheaper is kept: in
-        // 10M-key bulk loads the placing model won nodes holding 67% of the
-        // sampled keys (uniform) and 55% (lognormal).
+        // the many keys that sit where the placing model put them. So both
+        // are priced on the sample by what a lookup pays, and the cheaper is
+        // kept; neither wins everywhere (docs/design.md, "Build").
         //
         // Either moves up one slot: keys sit at rounded predictions and
         // `predict` truncates (half a slot), and `find`'s window settles
         // keys from two slots before its start to one after (a key in the
         // last slot of the window counts all five and goes to the far
         // search), so its centre lies half a slot before the start (the
-        // other half). With half a slot, 17.9% of lookups in a 10M-key map
-        // went to the far search; with one, 16.2%.
+        // other half).
         let placing = model.shifted(1.0);
         let refitted = refit.fit(model).shifted(1.0);
         let max_pos = max_index_of(slots);
@@ -662,8 +650,7 @@ impl<K: Key, V> DataNode<K, V> {
             bitmap,
             num_keys: count_u32(n),
             limit: count_u32(slots - 1),
-            prev: NO_NODE,
-            next: NO_NODE,
+            links: Links::NONE,
             expected: stats.finish().into(),
             counters: NodeCounters::default(),
         }
@@ -1007,12 +994,10 @@ impl<K: Key, V> DataNode<K, V> {
     }
 
     /// Sets how many keys the node takes before it reports
-    /// `NoRoom::Full`: `max_density` of its slots, and at most `max_keys`.
-    /// Never below the keys it holds, never up to its slot count.
-    pub fn set_limit(&mut self, max_density: f64, max_keys: Option<usize>) {
+    /// `NoRoom::Full` (the cost model's `key_limit`), but never below the
+    /// keys it holds, never up to its slot count.
+    pub fn set_limit(&mut self, limit: usize) {
         let cap = self.slots.len();
-        let by_density = ((cap as f64 * max_density) as usize).clamp(1, cap - 1);
-        let limit = max_keys.map_or(by_density, |m| by_density.min(m));
         self.limit = count_u32(limit.max(self.len()).min(cap - 1));
     }
 
@@ -1594,8 +1579,7 @@ impl<K: Key, V: Clone> Clone for DataNode<K, V> {
             bitmap: self.bitmap.clone(),
             num_keys: self.num_keys,
             limit: self.limit,
-            prev: self.prev,
-            next: self.next,
+            links: self.links,
             expected: self.expected,
             counters: self.counters,
         }

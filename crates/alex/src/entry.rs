@@ -11,6 +11,7 @@ use core::fmt;
 use core::mem;
 
 use crate::key::Key;
+use crate::tree::DataId;
 use crate::AlexMap;
 
 /// A view into one key of an [`AlexMap`], vacant or occupied, from
@@ -32,7 +33,7 @@ pub struct VacantEntry<'a, K: Key, V> {
 pub struct OccupiedEntry<'a, K: Key, V> {
     map: &'a mut AlexMap<K, V>,
     /// The data node and slot holding the key.
-    leaf: usize,
+    leaf: DataId,
     slot: usize,
 }
 
@@ -61,7 +62,7 @@ impl<K: Key, V> AlexMap<K, V> {
         );
         let t = key.to_ordered();
         let leaf = self.leaf_for(t);
-        match self.data[leaf].find(t) {
+        match self.tree[leaf].find(t) {
             Some(slot) => Entry::Occupied(OccupiedEntry {
                 map: self,
                 leaf,
@@ -172,22 +173,22 @@ impl<'a, K: Key, V> VacantEntry<'a, K, V> {
 impl<'a, K: Key, V> OccupiedEntry<'a, K, V> {
     /// The stored key.
     pub fn key(&self) -> &K {
-        self.map.data[self.leaf].key_at(self.slot)
+        self.map.tree[self.leaf].key_at(self.slot)
     }
 
     /// The value.
     pub fn get(&self) -> &V {
-        self.map.data[self.leaf].entry_at(self.slot).1
+        self.map.tree[self.leaf].entry_at(self.slot).1
     }
 
     /// The value, mutably, for as long as the entry lives.
     pub fn get_mut(&mut self) -> &mut V {
-        self.map.data[self.leaf].value_mut_at(self.slot)
+        self.map.tree[self.leaf].value_mut_at(self.slot)
     }
 
     /// The value, mutably, for as long as the map's borrow lasts.
     pub fn into_mut(self) -> &'a mut V {
-        self.map.data[self.leaf].value_mut_at(self.slot)
+        self.map.tree[self.leaf].value_mut_at(self.slot)
     }
 
     /// Replaces the value; returns the old one.

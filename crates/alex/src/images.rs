@@ -3,9 +3,9 @@
 //!
 //! Planning a subtree and placing a data node's keys read key images many
 //! times. Bulk loads and node rebuilds read them from their pairs
-//! (`PairImages`) rather than from a copy: at 10M `(u64, u64)` pairs the
-//! copy was 80 MB, written and page-faulted once per load. Callers that
-//! already hold an image slice pass `&[u64]`.
+//! (`PairImages`) rather than from a copy, which would be written and
+//! page-faulted on every load. Callers that already hold an image slice
+//! pass `&[u64]`.
 
 use crate::key::Key;
 

@@ -8,34 +8,7 @@
 //! hold.
 
 use crate::model::{max_index_of, LinearModel};
-
-/// A child reference: an index into the data-node arena (top bit set) or
-/// the inner-node arena.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct NodeRef(u32);
-
-const DATA_BIT: u32 = 1 << 31;
-
-impl NodeRef {
-    #[inline(always)]
-    pub fn data(index: u32) -> NodeRef {
-        debug_assert!(index < DATA_BIT);
-        NodeRef(index | DATA_BIT)
-    }
-    #[inline(always)]
-    pub fn inner(index: u32) -> NodeRef {
-        debug_assert!(index < DATA_BIT);
-        NodeRef(index)
-    }
-    #[inline(always)]
-    pub fn is_data(self) -> bool {
-        self.0 & DATA_BIT != 0
-    }
-    #[inline(always)]
-    pub fn index(self) -> usize {
-        (self.0 & !DATA_BIT) as usize
-    }
-}
+use crate::tree::NodeRef;
 
 // A node starts a cache line, so routing reads one line of it.
 #[derive(Debug, Clone)]

@@ -11,14 +11,15 @@
 use core::iter::FusedIterator;
 use core::ops::{Bound, RangeBounds};
 
-use crate::data_node::{prefetch, DataNode, Slots, SlotsMut, NO_NODE};
+use crate::data_node::{prefetch, DataNode, Slots, SlotsMut};
 use crate::key::Key;
+use crate::tree::DataId;
 use crate::AlexMap;
 
 /// A data node and a slot in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pos {
-    pub node: u32,
+    pub node: DataId,
     pub slot: usize,
 }
 
@@ -29,15 +30,15 @@ pub(crate) struct Pos {
 /// reaches it (a forward scan that stops early never reads it). Once both
 /// ends are in the same node, its remaining slots are all in `front`.
 ///
-/// The end may be left unknown (`back_node == NO_NODE`) with an inclusive
+/// The end may be left unknown (`back_node` is `None`) with an inclusive
 /// bound `hi` on key images instead: the front stops at the first key
 /// above it, and the back finds its position when first walked.
 struct Span<'a, K: Key, V> {
     map: &'a AlexMap<K, V>,
     front: Slots<'a, K, V>,
     back: Slots<'a, K, V>,
-    front_node: u32,
-    back_node: u32,
+    front_node: DataId,
+    back_node: Option<DataId>,
     back_end: usize,
     back_open: bool,
     /// Keys above this image end the front (`u64::MAX` when the end is a
@@ -53,12 +54,13 @@ impl<K: Key, V> Clone for Span<'_, K, V> {
 
 impl<'a, K: Key, V> Span<'a, K, V> {
     fn empty(map: &'a AlexMap<K, V>) -> Self {
+        let node = map.tree.first_leaf();
         Span {
             map,
             front: Slots::empty(),
             back: Slots::empty(),
-            front_node: NO_NODE,
-            back_node: NO_NODE,
+            front_node: node,
+            back_node: Some(node),
             back_end: 0,
             back_open: true,
             hi: u64::MAX,
@@ -68,20 +70,20 @@ impl<'a, K: Key, V> Span<'a, K, V> {
     /// The entries from `front` up to `end` (exclusive), which lies at or
     /// after it: slot `end.slot` of node `end.node` is the first not taken.
     fn between(map: &'a AlexMap<K, V>, front: Pos, end: Pos) -> Self {
-        let first = &map.data[front.node as usize];
+        let first = &map.tree[front.node];
         let same = front.node == end.node;
         let span = Span {
             map,
             front: first.slots_between(front.slot, if same { end.slot } else { first.capacity() }),
             back: Slots::empty(),
             front_node: front.node,
-            back_node: end.node,
+            back_node: Some(end.node),
             back_end: end.slot,
             back_open: same,
             hi: u64::MAX,
         };
         if !same {
-            span.prefetch_header(first.next);
+            span.prefetch_header(first.links.next());
         }
         span
     }
@@ -89,18 +91,18 @@ impl<'a, K: Key, V> Span<'a, K, V> {
     /// The entries from `front` on whose key images are at most `hi`; the
     /// entry at `front` is one of them.
     fn up_to(map: &'a AlexMap<K, V>, front: Pos, hi: u64) -> Self {
-        let first = &map.data[front.node as usize];
+        let first = &map.tree[front.node];
         let span = Span {
             map,
             front: first.slots_between(front.slot, first.capacity()),
             back: Slots::empty(),
             front_node: front.node,
-            back_node: NO_NODE,
+            back_node: None,
             back_end: 0,
             back_open: false,
             hi,
         };
-        span.prefetch_header(first.next);
+        span.prefetch_header(first.links.next());
         span
     }
 
@@ -108,28 +110,32 @@ impl<'a, K: Key, V> Span<'a, K, V> {
     fn finish(&mut self) {
         self.front = Slots::empty();
         self.back = Slots::empty();
-        self.back_node = self.front_node;
+        self.back_node = Some(self.front_node);
         self.back_open = true;
     }
 
     /// The back run, opened now if it was not; the end's position is found
     /// first if it was left to `hi`.
     fn back_run(&mut self) -> Slots<'a, K, V> {
-        if self.back_node == NO_NODE {
-            // The front has not passed `hi`, so an entry at most `hi` is
-            // left, at or after the front's position.
-            let end = range_end(self.map, Some(self.hi)).expect("an entry <= hi is left");
-            self.back_node = end.node;
-            self.back_end = end.slot;
-            if end.node == self.front_node {
-                self.front.limit(end.slot);
-                self.back_open = true;
-                self.back = Slots::empty();
+        let back_node = match self.back_node {
+            Some(node) => node,
+            None => {
+                // The front has not passed `hi`, so an entry at most `hi` is
+                // left, at or after the front's position.
+                let end = range_end(self.map, Some(self.hi)).expect("an entry <= hi is left");
+                self.back_node = Some(end.node);
+                self.back_end = end.slot;
+                if end.node == self.front_node {
+                    self.front.limit(end.slot);
+                    self.back_open = true;
+                    self.back = Slots::empty();
+                }
+                end.node
             }
-        }
+        };
         if !self.back_open {
             self.back_open = true;
-            self.back = self.map.data[self.back_node as usize].slots_between(0, self.back_end);
+            self.back = self.map.tree[back_node].slots_between(0, self.back_end);
         }
         self.back
     }
@@ -140,28 +146,28 @@ impl<'a, K: Key, V> Span<'a, K, V> {
     /// which are prefetched, and the header after it is prefetched in turn.
     /// A scan reaching the next node then finds it cached, where it waited
     /// for the header and then for the slots.
-    fn whole(&self, id: u32) -> Slots<'a, K, V> {
-        let node = &self.map.data[id as usize];
-        if let Some(after) = self.map.data.get(node.next as usize) {
+    fn whole(&self, id: DataId) -> Slots<'a, K, V> {
+        let node = &self.map.tree[id];
+        if let Some(after) = self.map.tree.get_data(node.links.next()) {
             after.prefetch_front();
-            self.prefetch_header(after.next);
+            self.prefetch_header(after.links.next());
         }
         node.slots_between(0, node.capacity())
     }
 
     /// Every occupied slot of node `id`, for the back end: the header of
     /// the node before it is prefetched.
-    fn whole_back(&self, id: u32) -> Slots<'a, K, V> {
-        let node = &self.map.data[id as usize];
-        self.prefetch_header(node.prev);
+    fn whole_back(&self, id: DataId) -> Slots<'a, K, V> {
+        let node = &self.map.tree[id];
+        self.prefetch_header(node.links.prev());
         node.slots_between(0, node.capacity())
     }
 
     /// Prefetches the two cache lines of node `id`'s header that a scan
     /// reads (the slots, the bitmap, the sibling links).
     #[inline(always)]
-    fn prefetch_header(&self, id: u32) {
-        if let Some(node) = self.map.data.get(id as usize) {
+    fn prefetch_header(&self, id: Option<DataId>) {
+        if let Some(node) = self.map.tree.get_data(id) {
             let p: *const DataNode<K, V> = node;
             prefetch(p);
             prefetch(p.cast::<u8>().wrapping_add(64));
@@ -191,18 +197,17 @@ impl<'a, K: Key, V> Span<'a, K, V> {
                 }
                 return Some(item);
             }
-            if self.front_node == self.back_node {
+            if Some(self.front_node) == self.back_node {
                 return None;
             }
-            let next = self.map.data[self.front_node as usize].next;
-            if next == NO_NODE {
+            let Some(next) = self.map.tree[self.front_node].links.next() else {
                 // Only an end left to `hi` lets the front run off the map.
-                debug_assert!(self.back_node == NO_NODE, "the back lies after the front");
+                debug_assert!(self.back_node.is_none(), "the back lies after the front");
                 self.finish();
                 return None;
-            }
+            };
             self.front_node = next;
-            self.front = if next == self.back_node {
+            self.front = if Some(next) == self.back_node {
                 let run = self.back_run();
                 self.back = Slots::empty();
                 run
@@ -214,19 +219,22 @@ impl<'a, K: Key, V> Span<'a, K, V> {
 
     fn next_back(&mut self) -> Option<(&'a K, &'a V)> {
         loop {
-            if self.front_node == self.back_node {
+            if Some(self.front_node) == self.back_node {
                 return self.front.next_back();
             }
             self.back_run();
-            if self.front_node == self.back_node {
+            if Some(self.front_node) == self.back_node {
                 continue;
             }
             if let Some(item) = self.back.next_back() {
                 return Some(item);
             }
-            let prev = self.map.data[self.back_node as usize].prev;
-            debug_assert!(prev != NO_NODE, "the front lies before the back");
-            self.back_node = prev;
+            let back = self.back_node.expect("back_run found the back");
+            let prev = self.map.tree[back]
+                .links
+                .prev()
+                .expect("the front lies before the back");
+            self.back_node = Some(prev);
             self.back = if prev == self.front_node {
                 Slots::empty()
             } else {
@@ -240,19 +248,19 @@ impl<'a, K: Key, V> Span<'a, K, V> {
 /// following sibling links over empty nodes.
 pub(crate) fn first_from<K: Key, V>(
     map: &AlexMap<K, V>,
-    mut node: u32,
+    mut node: Option<DataId>,
     mut slot: usize,
 ) -> Option<Pos> {
-    while node != NO_NODE {
-        let d = &map.data[node as usize];
+    while let Some(id) = node {
+        let d = &map.tree[id];
         // No slot before the node's first occupied one is: the bitmap is read
         // from there (a node drained from the front has a long empty run).
         if let Some(first) = d.first_occupied() {
             if let Some(s) = d.next_occupied(slot.max(first)) {
-                return Some(Pos { node, slot: s });
+                return Some(Pos { node: id, slot: s });
             }
         }
-        node = d.next;
+        node = d.links.next();
         slot = 0;
     }
     None
@@ -261,19 +269,19 @@ pub(crate) fn first_from<K: Key, V>(
 /// The last occupied position at or before slot `slot` of node `node`.
 pub(crate) fn last_from<K: Key, V>(
     map: &AlexMap<K, V>,
-    mut node: u32,
+    mut node: Option<DataId>,
     mut slot: Option<usize>,
 ) -> Option<Pos> {
-    while node != NO_NODE {
-        let d = &map.data[node as usize];
+    while let Some(id) = node {
+        let d = &map.tree[id];
         let found = match slot {
             Some(s) => d.prev_occupied(s),
             None => d.last_occupied(),
         };
         if let Some(s) = found {
-            return Some(Pos { node, slot: s });
+            return Some(Pos { node: id, slot: s });
         }
-        node = d.prev;
+        node = d.links.prev();
         slot = None;
     }
     None
@@ -286,16 +294,17 @@ fn full_span<K: Key, V>(map: &AlexMap<K, V>) -> Span<'_, K, V> {
 /// Slot 0 of the first data node: where an unbounded range starts.
 fn head_start<K: Key, V>(map: &AlexMap<K, V>) -> Pos {
     Pos {
-        node: map.head,
+        node: map.tree.first_leaf(),
         slot: 0,
     }
 }
 
 /// Past the last slot of the last data node: where an unbounded range ends.
 fn tail_end<K: Key, V>(map: &AlexMap<K, V>) -> Pos {
+    let node = map.tree.last_leaf();
     Pos {
-        node: map.tail,
-        slot: map.data[map.tail as usize].capacity(),
+        node,
+        slot: map.tree[node].capacity(),
     }
 }
 
@@ -451,28 +460,18 @@ fn range_bounds<K: Key, R: RangeBounds<K>>(range: R) -> Option<(Option<u64>, Opt
 fn range_start<K: Key, V>(map: &AlexMap<K, V>, lo: Option<u64>, hi: Option<u64>) -> Option<Pos> {
     let front = match lo {
         None if hi.is_none() => return Some(head_start(map)),
-        None => first_from(map, map.head, 0)?,
+        None => first_from(map, Some(map.tree.first_leaf()), 0)?,
         Some(lo) => {
             let leaf = map.leaf_for(lo);
-            let node = &map.data[leaf];
+            let node = &map.tree[leaf];
             match node.lower_bound_occupied(lo) {
-                Some(slot) => Pos {
-                    node: leaf as u32,
-                    slot,
-                },
-                None => first_from(map, node.next, 0)?,
+                Some(slot) => Pos { node: leaf, slot },
+                None => first_from(map, node.links.next(), 0)?,
             }
         }
     };
     match hi {
-        Some(hi)
-            if map.data[front.node as usize]
-                .key_at(front.slot)
-                .to_ordered()
-                > hi =>
-        {
-            None
-        }
+        Some(hi) if map.tree[front.node].key_at(front.slot).to_ordered() > hi => None,
         _ => Some(front),
     }
 }
@@ -484,13 +483,10 @@ fn range_end<K: Key, V>(map: &AlexMap<K, V>, hi: Option<u64>) -> Option<Pos> {
         return Some(tail_end(map));
     };
     let leaf = map.leaf_for(hi);
-    let node = &map.data[leaf];
+    let node = &map.tree[leaf];
     let last = match node.last_at_most(hi) {
-        Some(slot) => Pos {
-            node: leaf as u32,
-            slot,
-        },
-        None => last_from(map, node.prev, None)?,
+        Some(slot) => Pos { node: leaf, slot },
+        None => last_from(map, node.links.prev(), None)?,
     };
     Some(Pos {
         node: last.node,
@@ -524,7 +520,7 @@ pub(crate) fn range_mut<K: Key, V, R: RangeBounds<K>>(
     };
     if front.node == back.node {
         // One node (most short ranges): borrowed directly, one allocation.
-        let node = &mut map.data[front.node as usize];
+        let node = &mut map.tree[front.node];
         return RangeMut {
             inner: vec![node.iter_mut_between(front.slot, back.slot)]
                 .into_iter()
@@ -533,36 +529,21 @@ pub(crate) fn range_mut<K: Key, V, R: RangeBounds<K>>(
     }
     // The chain of data nodes from the front's to the back's, in key order.
     let mut chain = vec![front.node];
-    while *chain.last().expect("not empty") != back.node {
-        let next = map.data[*chain.last().expect("not empty") as usize].next;
-        debug_assert!(next != NO_NODE, "the back lies after the front");
-        chain.push(next);
-    }
-    // Borrow those nodes mutably, each once: in index order by splitting the
-    // arena, then put back in chain order. Costs the chain's length, not the
-    // map's node count.
-    let mut by_index: Vec<(u32, usize)> =
-        chain.iter().enumerate().map(|(at, &id)| (id, at)).collect();
-    by_index.sort_unstable();
-    let mut nodes: Vec<Option<&mut crate::data_node::DataNode<K, V>>> =
-        (0..chain.len()).map(|_| None).collect();
-    let mut rest = map.data.as_mut_slice();
-    let mut offset = 0usize;
-    for (id, at) in by_index {
-        let tail = core::mem::take(&mut rest);
-        let (node, after) = tail[id as usize - offset..]
-            .split_first_mut()
-            .expect("node ids are in the arena and distinct");
-        nodes[at] = Some(node);
-        rest = after;
-        offset = id as usize + 1;
+    let mut last = front.node;
+    while last != back.node {
+        last = map.tree[last]
+            .links
+            .next()
+            .expect("the back lies after the front");
+        chain.push(last);
     }
     let last = chain.len() - 1;
-    let parts: Vec<SlotsMut<'_, K, V>> = nodes
+    let parts: Vec<SlotsMut<'_, K, V>> = map
+        .tree
+        .leaves_mut(&chain)
         .into_iter()
         .enumerate()
         .map(|(at, node)| {
-            let node = node.expect("every chain node was borrowed");
             let lo = if at == 0 { front.slot } else { 0 };
             let hi = if at == last {
                 back.slot
@@ -651,17 +632,6 @@ impl<K: Key, V> DoubleEndedIterator for Values<'_, K, V> {
 }
 
 impl<K: Key, V> ExactSizeIterator for Values<'_, K, V> {}
-
-/// Data node ids in key order.
-pub(crate) fn nodes_in_order<K: Key, V>(map: &AlexMap<K, V>) -> Vec<u32> {
-    let mut ids = Vec::new();
-    let mut id = map.head;
-    while id != NO_NODE {
-        ids.push(id);
-        id = map.data[id as usize].next;
-    }
-    ids
-}
 
 /// A mutable iterator over the entries in key order (keys shared, values
 /// mutable), from [`AlexMap::iter_mut`].

@@ -8,6 +8,12 @@
 //! occupied slots. A cost model (`cost.rs`) decides fan-outs at bulk load and
 //! whether a full data node expands, splits sideways or splits down.
 //!
+//! Layers, from the bottom: a node's contents (`data_node.rs`,
+//! `inner_node.rs`); the tree's shape (`tree.rs`: the arenas, typed ids,
+//! the root and the sibling list of data nodes); the algorithms that change
+//! the shape through the tree's operations (`bulk_load.rs`, `split.rs`,
+//! `remove.rs`), deciding by `cost.rs`; and this map.
+//!
 //! Keys are numbers ([`Key`]: `u64 i64 u32 i32 f64 f32`); models predict in
 //! floating point but every comparison is exact, on the key's ordered `u64`
 //! image. Floats use the IEEE total order; NaN is refused.
@@ -37,6 +43,7 @@ mod remove;
 mod simd;
 mod split;
 mod stats;
+mod tree;
 
 pub use config::{Config, Layout};
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
@@ -49,8 +56,8 @@ pub use stats::{Counters, HeapBytes, TreeStats};
 use core::fmt;
 use core::ops::RangeBounds;
 
-use data_node::{DataNode, Insert, NoRoom, NO_NODE};
-use inner_node::{InnerNode, NodeRef};
+use data_node::{DataNode, Insert, NoRoom};
+use tree::{Child, DataId, InnerId, Tree};
 
 /// Restructurings one insert may trigger before it is treated as a bug.
 const MAX_INSERT_ROUNDS: u32 = 256;
@@ -58,7 +65,7 @@ const MAX_INSERT_ROUNDS: u32 = 256;
 /// One step of a root-to-leaf descent: the inner node and the slot taken.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PathStep {
-    pub inner: u32,
+    pub inner: InnerId,
     pub slot: usize,
 }
 
@@ -75,15 +82,9 @@ pub(crate) struct PathStep {
 /// ```
 pub struct AlexMap<K: Key, V> {
     config: Config,
-    root: NodeRef,
-    inner: Vec<InnerNode>,
-    data: Vec<DataNode<K, V>>,
-    free_inner: Vec<u32>,
-    free_data: Vec<u32>,
-    /// First and last data nodes in key order.
-    head: u32,
-    tail: u32,
+    tree: Tree<K, V>,
     len: usize,
+    /// Structural changes since the map was built (for `stats`).
     counters: Counters,
     /// Scratch for the descent of the operation in progress.
     path: Vec<PathStep>,
@@ -105,13 +106,7 @@ impl<K: Key, V: Clone> Clone for AlexMap<K, V> {
     fn clone(&self) -> Self {
         AlexMap {
             config: self.config.clone(),
-            root: self.root,
-            inner: self.inner.clone(),
-            data: self.data.clone(),
-            free_inner: self.free_inner.clone(),
-            free_data: self.free_data.clone(),
-            head: self.head,
-            tail: self.tail,
+            tree: self.tree.clone(),
             len: self.len,
             counters: self.counters,
             path: Vec::new(),
@@ -128,32 +123,17 @@ impl<K: Key, V> AlexMap<K, V> {
     /// An empty map with `config`, which is validated first.
     pub fn with_config(config: Config) -> Result<Self, AlexError> {
         config.validate()?;
-        let mut map = AlexMap {
+        Ok(AlexMap {
             config,
-            root: NodeRef::data(0),
-            inner: Vec::new(),
-            data: Vec::new(),
-            free_inner: Vec::new(),
-            free_data: Vec::new(),
-            head: NO_NODE,
-            tail: NO_NODE,
+            tree: Tree::new(),
             len: 0,
             counters: Counters::default(),
             path: Vec::new(),
-        };
-        map.reset_to_empty();
-        Ok(map)
+        })
     }
 
     fn reset_to_empty(&mut self) {
-        self.inner.clear();
-        self.data.clear();
-        self.free_inner.clear();
-        self.free_data.clear();
-        self.data.push(DataNode::empty(data_node::MIN_SLOTS));
-        self.root = NodeRef::data(0);
-        self.head = 0;
-        self.tail = 0;
+        self.tree.clear();
         self.len = 0;
     }
 
@@ -161,8 +141,9 @@ impl<K: Key, V> AlexMap<K, V> {
     /// configuration and counters stay).
     pub(crate) fn take_sorted(&mut self) -> Vec<(K, V)> {
         let mut all = Vec::with_capacity(self.len);
-        for id in iter::nodes_in_order(self) {
-            all.extend(self.data[id as usize].drain());
+        let leaves: Vec<DataId> = self.tree.leaves().collect();
+        for id in leaves {
+            all.extend(self.tree[id].drain());
         }
         self.reset_to_empty();
         all
@@ -197,8 +178,8 @@ impl<K: Key, V> AlexMap<K, V> {
     /// Builds a map from a slice of pairs in strictly ascending key order,
     /// with the default configuration, cloning each pair into its slot. The
     /// same errors as [`AlexMap::bulk_load`]; unlike it, no copy of the
-    /// input is gathered first, which at 10M `(u64, u64)` pairs saves
-    /// 160 MB and about a quarter of the build time.
+    /// input is gathered first, which saves memory the size of the input
+    /// and the time to write it.
     pub fn bulk_load_slice(pairs: &[(K, V)]) -> Result<Self, AlexError>
     where
         V: Clone,
@@ -242,12 +223,9 @@ impl<K: Key, V> AlexMap<K, V> {
     /// Replaces the contents with sorted, distinct, validated pairs.
     fn load_sorted(&mut self, pairs: impl bulk_load::PairSource<K, V>) {
         let len = pairs.rest().len();
-        self.reset_to_empty();
-        self.free_data.push(0);
+        self.tree.clear_for_build();
         let built = bulk_load::build_subtree(self, pairs, bulk_load::Root::Free, len);
-        self.root = built.root;
-        self.head = built.head;
-        self.tail = built.tail;
+        self.tree.install(built.root, built.leaves);
         self.len = len;
     }
 
@@ -284,21 +262,16 @@ impl<K: Key, V> AlexMap<K, V> {
             // (`split::make_room` records it): pushing it on every insert
             // cost more instructions than the descent itself.
             let leaf = self.leaf_for(t);
-            // A node whose inserts have been shifting keys by the hundred is
-            // restructured as if full, and the cost model splits it: random
-            // inserts into a node rebuilt with room at one end pack its keys
-            // and push every later insert's shift toward that room,
+            // Random inserts into a node rebuilt with room at one end pack
+            // its keys and push every later insert's shift toward that room,
             // thousands of slots away, while the node stays below its key
-            // limit. Not in the single-level layout, where a split can be
-            // impossible and the node would only be rebuilt, again and
-            // again if the inserts crowd one spot.
-            if self.config.layout == Layout::Adaptive
-                && self.data[leaf].counters.shifting_catastrophically()
-            {
+            // limit: such a node is restructured as if full, and the cost
+            // model splits it.
+            if cost::restructure_before_insert(self.config.layout, &self.tree[leaf].counters) {
                 split::make_room(self, leaf, t, NoRoom::Full);
                 continue;
             }
-            match self.data[leaf].insert(key, value) {
+            match self.tree[leaf].insert(key, value) {
                 Insert::Inserted => {
                     self.len += 1;
                     return Ok(None);
@@ -315,29 +288,34 @@ impl<K: Key, V> AlexMap<K, V> {
 
     /// The data node a key image routes to.
     #[inline(always)]
-    fn leaf_for(&self, t: u64) -> usize {
-        let mut node = self.root;
-        while !node.is_data() {
-            let inner = &self.inner[node.index()];
-            node = inner.children[inner.slot_for(t)];
+    fn leaf_for(&self, t: u64) -> DataId {
+        let mut node = self.tree.root();
+        loop {
+            match node.get() {
+                Child::Data(id) => return id,
+                Child::Inner(id) => {
+                    let inner = &self.tree[id];
+                    node = inner.children[inner.slot_for(t)];
+                }
+            }
         }
-        node.index()
     }
 
     /// Like `leaf_for`, recording the path in `self.path`.
-    fn descend_with_path(&mut self, t: u64) -> usize {
+    fn descend_with_path(&mut self, t: u64) -> DataId {
         self.path.clear();
-        let mut node = self.root;
-        while !node.is_data() {
-            let inner = &self.inner[node.index()];
-            let slot = inner.slot_for(t);
-            self.path.push(PathStep {
-                inner: node.index() as u32,
-                slot,
-            });
-            node = inner.children[slot];
+        let mut node = self.tree.root();
+        loop {
+            match node.get() {
+                Child::Data(id) => return id,
+                Child::Inner(id) => {
+                    let inner = &self.tree[id];
+                    let slot = inner.slot_for(t);
+                    self.path.push(PathStep { inner: id, slot });
+                    node = inner.children[slot];
+                }
+            }
         }
-        node.index()
     }
 
     /// The value of `key`, if present.
@@ -353,7 +331,7 @@ impl<K: Key, V> AlexMap<K, V> {
             return None;
         }
         let t = key.to_ordered();
-        let node = &self.data[self.leaf_for(t)];
+        let node = &self.tree[self.leaf_for(t)];
         node.find(t).map(|i| node.entry_at(i))
     }
 
@@ -364,7 +342,7 @@ impl<K: Key, V> AlexMap<K, V> {
         }
         let t = key.to_ordered();
         let leaf = self.leaf_for(t);
-        let node = &mut self.data[leaf];
+        let node = &mut self.tree[leaf];
         let i = node.find(t)?;
         Some(node.value_mut_at(i))
     }
@@ -394,9 +372,7 @@ impl<K: Key, V> AlexMap<K, V> {
     /// The first data node holding keys is found along the sibling links,
     /// not by a descent (one is made only when the node is sparse enough to
     /// merge or shrink), and removing a node's first key rewrites none of
-    /// the gaps before it. 1.6M bulk-loaded keys drained by `pop_first`:
-    /// 41-53 ns per pop (`BTreeMap` 28-35); through a lookup and `remove`,
-    /// as before 2026-12-01 evening, 136-198.
+    /// the gaps before it.
     pub fn pop_first(&mut self) -> Option<(K, V)> {
         remove::pop_end(self, false)
     }
@@ -404,9 +380,8 @@ impl<K: Key, V> AlexMap<K, V> {
     /// Removes and returns the entry with the largest key, as `pop_first`
     /// does from the other end: each data node keeps its last occupied
     /// slot, so draining a map from the back costs about what draining it
-    /// from the front does (47-65 ns per pop at 2M keys; 114-136 when the
-    /// last key was found by scanning the bitmap back over the slots
-    /// emptied before it).
+    /// from the front does, with no scan of the bitmap back over the slots
+    /// emptied before.
     pub fn pop_last(&mut self) -> Option<(K, V)> {
         remove::pop_end(self, true)
     }
@@ -420,15 +395,15 @@ impl<K: Key, V> AlexMap<K, V> {
     pub fn retain<F: FnMut(&K, &mut V) -> bool>(&mut self, mut keep: F) {
         // One bit per entry, in key order: set for the entries to remove;
         // and their keys, while they are few enough to remove one by one.
-        let few = self.len.div_ceil(4);
-        let mut doomed = vec![0u64; self.len.div_ceil(64)];
+        let len = self.len;
+        let mut doomed = vec![0u64; len.div_ceil(64)];
         let mut doomed_keys = Vec::new();
         let mut removed = 0;
         for (i, (k, v)) in self.iter_mut().enumerate() {
             if !keep(k, v) {
                 doomed[i / 64] |= 1 << (i % 64);
                 removed += 1;
-                if removed < few {
+                if !cost::retain_rebuilds(removed, len) {
                     doomed_keys.push(*k);
                 }
             }
@@ -436,12 +411,11 @@ impl<K: Key, V> AlexMap<K, V> {
         if removed == 0 {
             return;
         }
-        if removed < few {
+        if !cost::retain_rebuilds(removed, len) {
             // Largest first: a removal rewrites the gaps left of its slot
             // back to the previous key, so removing a run of neighbours in
             // ascending order would rewrite the gaps the earlier removals
-            // left, again and again (2.76 s against 58 ms for the smallest
-            // 24% of 1.6M keys).
+            // left, again and again.
             for k in doomed_keys.iter().rev() {
                 self.remove(k);
             }
@@ -513,8 +487,8 @@ impl<K: Key, V> AlexMap<K, V> {
     /// data node holding keys, kept by each node, so no bitmap is scanned
     /// back over slots that removals of the largest keys emptied.
     pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        let pos = iter::last_from(self, self.tail, None)?;
-        Some(self.data[pos.node as usize].entry_at(pos.slot))
+        let pos = iter::last_from(self, Some(self.tree.last_leaf()), None)?;
+        Some(self.tree[pos.node].entry_at(pos.slot))
     }
 
     /// Number of entries.
@@ -569,113 +543,12 @@ impl<K: Key, V> AlexMap<K, V> {
         scratch: &mut Vec<(i64, i64)>,
     ) -> DataNode<K, V> {
         let mut node = DataNode::fill(layout, pairs, scratch);
-        node.set_limit(self.config.max_density, self.config.max_keys_per_data_node);
+        node.set_limit(cost::key_limit(
+            node.capacity(),
+            self.config.max_density,
+            self.config.max_keys_per_data_node,
+        ));
         node
-    }
-
-    // Arena management, shared by the algorithm modules.
-
-    pub(crate) fn alloc_data(&mut self, node: DataNode<K, V>) -> u32 {
-        if let Some(i) = self.free_data.pop() {
-            self.data[i as usize] = node;
-            i
-        } else {
-            self.data.push(node);
-            (self.data.len() - 1) as u32
-        }
-    }
-
-    pub(crate) fn free_data_node(&mut self, i: u32) {
-        self.data[i as usize] = DataNode::empty(data_node::MIN_SLOTS);
-        self.free_data.push(i);
-    }
-
-    pub(crate) fn alloc_inner(&mut self, node: InnerNode) -> u32 {
-        if let Some(i) = self.free_inner.pop() {
-            self.inner[i as usize] = node;
-            i
-        } else {
-            self.inner.push(node);
-            (self.inner.len() - 1) as u32
-        }
-    }
-
-    /// Drops freed arena entries once they are at least half of an arena,
-    /// renumbering every reference, so a map emptied by deletes gives the
-    /// arenas' memory back. Amortized O(1) per freed node.
-    pub(crate) fn compact_if_sparse(&mut self) {
-        const MIN_ENTRIES: usize = 64;
-        let sparse = |free: usize, all: usize| all >= MIN_ENTRIES && 2 * free >= all;
-        if !sparse(self.free_data.len(), self.data.len())
-            && !sparse(self.free_inner.len(), self.inner.len())
-        {
-            return;
-        }
-        let data_map = Self::renumber(&self.free_data, self.data.len());
-        let inner_map = Self::renumber(&self.free_inner, self.inner.len());
-        let data = std::mem::take(&mut self.data);
-        self.data = data
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| data_map[*i] != NO_NODE)
-            .map(|(_, node)| node)
-            .collect();
-        let inner = std::mem::take(&mut self.inner);
-        self.inner = inner
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| inner_map[*i] != NO_NODE)
-            .map(|(_, node)| node)
-            .collect();
-        let remap = |r: NodeRef| {
-            if r.is_data() {
-                NodeRef::data(data_map[r.index()])
-            } else {
-                NodeRef::inner(inner_map[r.index()])
-            }
-        };
-        for node in &mut self.data {
-            if node.prev != NO_NODE {
-                node.prev = data_map[node.prev as usize];
-            }
-            if node.next != NO_NODE {
-                node.next = data_map[node.next as usize];
-            }
-        }
-        for node in &mut self.inner {
-            for c in node.children.iter_mut() {
-                *c = remap(*c);
-            }
-        }
-        self.root = remap(self.root);
-        self.head = data_map[self.head as usize];
-        self.tail = data_map[self.tail as usize];
-        // Collecting in place keeps the old allocations: give them back.
-        self.data.shrink_to_fit();
-        self.inner.shrink_to_fit();
-        self.free_data = Vec::new();
-        self.free_inner = Vec::new();
-    }
-
-    /// New index of each of `len` arena entries, `NO_NODE` for the freed.
-    fn renumber(free: &[u32], len: usize) -> Vec<u32> {
-        let mut map = vec![0u32; len];
-        for &i in free {
-            map[i as usize] = NO_NODE;
-        }
-        let mut next = 0u32;
-        for m in map.iter_mut() {
-            if *m != NO_NODE {
-                *m = next;
-                next += 1;
-            }
-        }
-        map
-    }
-
-    pub(crate) fn free_inner_node(&mut self, i: u32) {
-        self.inner[i as usize] = InnerNode::new(model::LinearModel::ZERO, Box::new([]));
-        self.free_inner.push(i);
     }
 }
 
@@ -723,10 +596,6 @@ impl<K: Key, V> FromIterator<(K, V)> for AlexMap<K, V> {
     }
 }
 
-/// Batches at least this long, and at least a quarter of the map, are
-/// merged in by a rebuild (see `Extend`).
-const EXTEND_REBUILD_MIN: usize = 64;
-
 impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
     /// Inserts every pair; of repeated keys the last one wins, as with
     /// `BTreeMap`.
@@ -739,9 +608,8 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
     /// batches, since each rebuild costs at most five times its batch (for
     /// iterators whose size hint is honest: an overstated lower bound can
     /// make a few pairs rebuild the map). Otherwise its pairs are inserted
-    /// in key order, each next to the one before: 1M random pairs into a
-    /// 10M-key map took 155-165 ns per pair, against 385-441 inserted in
-    /// the order given. Batches under 64 pairs are inserted as they come.
+    /// in key order, each next to the one before and so most likely in
+    /// cache. Batches under 64 pairs are inserted as they come.
     ///
     /// # Panics
     /// On a NaN key. A batch of 64 pairs or more is checked before the map
@@ -750,7 +618,7 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         let iter = iter.into_iter();
         let hint = iter.size_hint().0;
-        if hint < EXTEND_REBUILD_MIN {
+        if hint < cost::EXTEND_SORT_MIN {
             for (k, v) in iter {
                 self.insert(k, v);
             }
@@ -769,7 +637,7 @@ impl<K: Key, V> Extend<(K, V)> for AlexMap<K, V> {
         );
         // Stable: of equal keys the later pair stays later.
         batch.sort_by_key(|(k, _)| k.to_ordered());
-        if batch.len().saturating_mul(4) < self.len {
+        if !cost::extend_rebuilds(batch.len(), self.len) {
             // Inserted in key order: consecutive inserts land in the same
             // or neighbouring slots, already in cache.
             for (k, v) in batch {

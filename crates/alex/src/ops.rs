@@ -6,6 +6,7 @@ use core::fmt;
 use core::iter::FusedIterator;
 use core::ops::Index;
 
+use crate::cost;
 use crate::iter::IntoIter;
 use crate::key::Key;
 use crate::AlexMap;
@@ -42,7 +43,7 @@ impl<K: Key, V> AlexMap<K, V> {
             .expect("the map's own configuration is valid");
         let above = self.range(key..).count();
         let below = self.len() - above;
-        if above <= self.len() / 4 {
+        if cost::split_off_pops(above, self.len()) {
             let mut moved = Vec::with_capacity(above);
             while self
                 .last_key_value()
@@ -52,7 +53,7 @@ impl<K: Key, V> AlexMap<K, V> {
             }
             moved.reverse();
             right.load_sorted(moved.into_iter());
-        } else if below <= self.len() / 4 {
+        } else if cost::split_off_pops(below, self.len()) {
             let mut moved = Vec::with_capacity(below);
             while self
                 .first_key_value()

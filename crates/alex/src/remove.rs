@@ -8,17 +8,16 @@
 //! and together they are small. An inner node left with one child over all
 //! its slots is replaced by that child (the inverse of a split down).
 
-use crate::bulk_load;
-use crate::cost::{MERGE_MAX_FRACTION, MERGE_TRIGGER_FRACTION};
-use crate::data_node::{Placement, MIN_SLOTS, NO_NODE};
-use crate::inner_node::NodeRef;
+use crate::cost;
+use crate::data_node::Placement;
 use crate::iter;
 use crate::key::Key;
+use crate::tree::{Child, DataId, InnerId, NodeRef, Place};
 use crate::{AlexMap, PathStep};
 
 pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
     let leaf = map.descend_with_path(t);
-    let value = map.data[leaf].remove(t)?;
+    let value = map.tree[leaf].remove(t)?;
     map.len -= 1;
     give_back(map, leaf);
     Some(value)
@@ -29,12 +28,12 @@ pub(crate) fn remove<K: Key, V>(map: &mut AlexMap<K, V>, t: u64) -> Option<V> {
 /// descent a merge needs is made only if the node calls for one.
 pub(crate) fn pop_end<K: Key, V>(map: &mut AlexMap<K, V>, last: bool) -> Option<(K, V)> {
     let pos = if last {
-        iter::last_from(map, map.tail, None)
+        iter::last_from(map, Some(map.tree.last_leaf()), None)
     } else {
-        iter::first_from(map, map.head, 0)
+        iter::first_from(map, Some(map.tree.first_leaf()), 0)
     }?;
-    let leaf = pos.node as usize;
-    let (key, value) = map.data[leaf].remove_at(pos.slot);
+    let leaf = pos.node;
+    let (key, value) = map.tree[leaf].remove_at(pos.slot);
     map.len -= 1;
     if wants_giving_back(map, leaf) {
         let reached = map.descend_with_path(key.to_ordered());
@@ -46,34 +45,33 @@ pub(crate) fn pop_end<K: Key, V>(map: &mut AlexMap<K, V>, last: bool) -> Option<
 
 /// Whether data node `leaf`, which just lost a key, is sparse enough for
 /// `give_back` to merge or contract it.
-fn wants_giving_back<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> bool {
+fn wants_giving_back<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> bool {
     wants_merge(map, leaf) || wants_contraction(map, leaf)
 }
 
 /// Whether data node `leaf` has almost emptied out (a merge is tried).
-fn wants_merge<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> bool {
-    let node = &map.data[leaf];
-    (node.len() as f64) < MERGE_TRIGGER_FRACTION * node.limit() as f64
+fn wants_merge<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> bool {
+    let node = &map.tree[leaf];
+    cost::wants_merge(node.len(), node.limit())
 }
 
 /// Whether data node `leaf` is below `min_density` and can shrink.
-fn wants_contraction<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> bool {
-    let node = &map.data[leaf];
-    node.capacity() > MIN_SLOTS
-        && (node.len() as f64) < map.config.min_density * node.capacity() as f64
+fn wants_contraction<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> bool {
+    let node = &map.tree[leaf];
+    cost::wants_contraction(&map.config, node.len(), node.capacity())
 }
 
 /// Lets data node `leaf`, which just lost a key, give memory back: merged
 /// with its buddy when it has almost emptied out, or rebuilt smaller below
 /// `min_density`. `map.path` holds the descent to it.
-fn give_back<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) {
+fn give_back<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId) {
     if wants_merge(map, leaf) && try_merge(map, leaf) {
-        map.compact_if_sparse();
+        compact_if_sparse(map);
         return;
     }
     if wants_contraction(map, leaf) {
-        let n = map.data[leaf].len();
-        let slots = bulk_load::slots_for(map, n);
+        let n = map.tree[leaf].len();
+        let slots = cost::slots_for(&map.config, n);
         crate::split::rebuild(map, leaf, slots, Placement::Even, None);
         map.counters.contractions += 1;
     }
@@ -84,29 +82,31 @@ fn give_back<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) {
 /// leaves an inner node with one child, that child with its buddy in the
 /// parent, so a tree emptied by deletes shrinks level by level. The descent
 /// that reached `leaf` is in `map.path`.
-fn try_merge<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) -> bool {
+fn try_merge<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId) -> bool {
     let mut leaf = leaf;
     let mut merged = false;
     while let Some(&step) = map.path.last() {
-        let p = step.inner as usize;
-        let (start, len) = map.inner[p].block_of(step.slot);
-        if len == map.inner[p].fanout() {
+        let p = step.inner;
+        let (start, len) = map.tree[p].block_of(step.slot);
+        if len == map.tree[p].fanout() {
             break;
         }
         let buddy_start = start ^ len;
-        let buddy = map.inner[p].children[buddy_start];
-        if !buddy.is_data() || map.inner[p].block_of(buddy_start) != (buddy_start, len) {
+        let Child::Data(buddy) = map.tree[p].children[buddy_start].get() else {
+            break;
+        };
+        if map.tree[p].block_of(buddy_start) != (buddy_start, len) {
             break;
         }
-        let merged_keys = map.data[leaf].len() + map.data[buddy.index()].len();
-        if merged_keys as f64 > MERGE_MAX_FRACTION * bulk_load::max_data_keys(map) as f64 {
+        let merged_keys = map.tree[leaf].len() + map.tree[buddy].len();
+        if !cost::merge_fits(&map.config, merged_keys) {
             break;
         }
-        leaf = merge_buddies(map, p, leaf, start, len, buddy.index(), buddy_start);
+        leaf = merge_buddies(map, p, leaf, start, len, buddy, buddy_start);
         merged = true;
-        if 2 * len == map.inner[p].fanout() {
+        if 2 * len == map.tree[p].fanout() {
             let depth = map.path.len() - 1;
-            collapse(map, depth, NodeRef::data(leaf as u32));
+            collapse(map, depth, NodeRef::data(leaf));
             map.path.pop();
         }
     }
@@ -117,35 +117,30 @@ fn try_merge<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize) -> bool {
 /// buddy; returns the merged node, which keeps the left one's arena slot.
 fn merge_buddies<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    p: usize,
-    leaf: usize,
+    p: InnerId,
+    leaf: DataId,
     start: usize,
     len: usize,
-    buddy: usize,
+    buddy: DataId,
     buddy_start: usize,
-) -> usize {
+) -> DataId {
     let (left, right) = if buddy_start < start {
         (buddy, leaf)
     } else {
         (leaf, buddy)
     };
-    let mut pairs = map.data[left].drain();
-    pairs.extend(map.data[right].drain());
-    let slots = bulk_load::slots_for(map, pairs.len());
-    let prev = map.data[left].prev;
-    let next = map.data[right].next;
-    let mut node = map.build_data(pairs, slots, Placement::Even, &mut Vec::new());
-    node.prev = prev;
-    node.next = next;
-    map.data[left] = node;
-    if next == NO_NODE {
-        map.tail = left as u32;
-    } else {
-        map.data[next as usize].prev = left as u32;
-    }
-    map.free_data_node(right as u32);
-    let block = start.min(buddy_start);
-    map.inner[p].children[block..block + 2 * len].fill(NodeRef::data(left as u32));
+    let mut pairs = map.tree[left].drain();
+    pairs.extend(map.tree[right].drain());
+    let slots = cost::slots_for(&map.config, pairs.len());
+    let node = map.build_data(pairs, slots, Placement::Even, &mut Vec::new());
+    map.tree.replace_leaf(left, node);
+    map.tree.remove_leaf(right);
+    let block = Place::Block {
+        parent: p,
+        start: start.min(buddy_start),
+        len: 2 * len,
+    };
+    map.tree.attach(block, NodeRef::data(left));
     map.counters.merges += 1;
     left
 }
@@ -154,12 +149,31 @@ fn merge_buddies<K: Key, V>(
 /// `only`, by `only` in its own parent (or as the root).
 fn collapse<K: Key, V>(map: &mut AlexMap<K, V>, depth: usize, only: NodeRef) {
     let PathStep { inner, .. } = map.path[depth];
-    if depth == 0 {
-        map.root = only;
+    let place = if depth == 0 {
+        Place::Root
     } else {
         let up = map.path[depth - 1];
-        let (start, len) = map.inner[up.inner as usize].block_of(up.slot);
-        map.inner[up.inner as usize].children[start..start + len].fill(only);
+        let (start, len) = map.tree[up.inner].block_of(up.slot);
+        Place::Block {
+            parent: up.inner,
+            start,
+            len,
+        }
+    };
+    map.tree.attach(place, only);
+    map.tree.free_inner(inner);
+}
+
+/// Drops the freed arena entries once they are at least half of an arena
+/// (`cost::arena_is_sparse`), so a map emptied by deletes gives the arenas'
+/// memory back.
+fn compact_if_sparse<K: Key, V>(map: &mut AlexMap<K, V>) {
+    if map
+        .tree
+        .arena_usage()
+        .into_iter()
+        .any(|(free, all)| cost::arena_is_sparse(free, all))
+    {
+        map.tree.compact();
     }
-    map.free_inner_node(inner);
 }

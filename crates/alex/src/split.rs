@@ -18,11 +18,12 @@
 
 use crate::bulk_load::{self, Root};
 use crate::config::Layout;
-use crate::cost::{self, EdgePattern, Resize, NODE_LOOKUP_WEIGHT};
-use crate::data_node::{DataNode, NoRoom, Placement, NO_NODE};
+use crate::cost::{self, EdgePattern, Resize, NEW_ROOT_MIN_FANOUT};
+use crate::data_node::{DataNode, NoRoom, Placement};
 use crate::images::{Images, PairImages};
-use crate::inner_node::{InnerNode, NodeRef};
+use crate::inner_node::InnerNode;
 use crate::key::Key;
+use crate::tree::{Child, DataId, InnerId, NodeRef, Place};
 use crate::{AlexMap, PathStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ enum Side {
 /// Makes room in data node `leaf`, where `t` routes, for the key image `t`,
 /// which it refused for `why`. The descent to it is recorded in `map.path`
 /// here: inserts descend without recording it.
-pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64, why: NoRoom) {
+pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, t: u64, why: NoRoom) {
     let reached = map.descend_with_path(t);
     debug_assert_eq!(reached, leaf);
     if let Some((side, target)) = out_of_root_domain(map, leaf, t) {
@@ -42,71 +43,64 @@ pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, t: u64,
             return;
         }
     }
-    let node = &map.data[leaf];
+    let node = &map.tree[leaf];
     let keys_after = node.len() + 1;
     let pattern = match why {
         NoRoom::RightEdge => EdgePattern::Appends,
         NoRoom::LeftEdge => EdgePattern::Prepends,
         NoRoom::Full => node.counters.edge_pattern(),
     };
-    // A key past an end of a node whose inserts have been spread (random
-    // inserts reach the ends too) is not the start of appends: it gets an
-    // eighth more slots at that end rather than the node's size again.
-    let spread = why != NoRoom::Full
-        && node.counters.inserts >= cost::MIN_INSERTS_FOR_EMPIRICAL_COST
-        && node.counters.edge_pattern() == EdgePattern::Spread;
-    let (slots, placement) = if spread {
-        let used = bulk_load::slots_for(map, keys_after);
-        layout_with_room(map, used, used / 8, pattern)
+    let edge = why != NoRoom::Full;
+    // A key past an end of a node whose inserts have been spread is not the
+    // start of appends.
+    let (slots, placement) = if edge && node.counters.inserts_spread() {
+        let used = cost::slots_for(&map.config, keys_after);
+        layout_with_room(map, used, cost::spread_edge_room(used), pattern)
     } else {
         layout_for(map, keys_after, pattern)
     };
-    let max_keys = bulk_load::max_data_keys(map);
-    // Room at an edge that the slot limit does not allow calls for a split.
-    let edge_room_denied = why != NoRoom::Full
-        && placement == Placement::Even
-        && slots >= map.config.max_data_node_slots;
-    let must_split =
-        keys_after > max_keys || slots > map.config.max_data_node_slots || edge_room_denied;
+    // The slot limit left no room at the edge.
+    let edge_room_denied =
+        edge && placement == Placement::Even && slots >= map.config.max_data_node_slots;
+    let must_split = cost::must_split(&map.config, keys_after, slots, edge_room_denied);
     let insert_fraction = map.config.expected_insert_fraction;
     let density = map.config.init_density;
     let parent = map.path.last().copied();
-    let decision = if why != NoRoom::Full && !must_split {
-        // An edge with no room is fixed by leaving room on that edge.
-        Resize::Expand
-    } else {
-        let split_down_extra = match parent {
-            Some(step) if map.inner[step.inner as usize].block_of(step.slot).1 > 1 => 0.0,
-            _ => NODE_LOOKUP_WEIGHT,
-        };
-        // The keys are read only if the measured cost has drifted.
-        let ords = std::cell::OnceCell::new();
-        let ords = || ords.get_or_init(|| node_ords(map, leaf));
-        cost::decide_resize(
-            must_split,
-            &node.counters,
-            node.expected.total(insert_fraction),
-            insert_fraction,
-            || cost::data_node_cost(ords().as_slice(), density).total(insert_fraction),
-            || {
-                let ords = ords();
-                let half = ords.len() / 2;
-                let left = cost::data_node_cost(&ords[..half], density).total(insert_fraction);
-                let right = cost::data_node_cost(&ords[half..], density).total(insert_fraction);
-                (left + right) / 2.0 + split_down_extra
-            },
-        )
-    };
+    // The keys are read only if the measured cost has drifted.
+    let ords = std::cell::OnceCell::new();
+    let ords = || ords.get_or_init(|| node_ords(map, leaf));
+    let decision = cost::decide_resize(
+        edge,
+        must_split,
+        &node.counters,
+        node.expected.total(insert_fraction),
+        insert_fraction,
+        || cost::data_node_cost(ords().as_slice(), density).total(insert_fraction),
+        || {
+            let ords = ords();
+            let half = ords.len() / 2;
+            let left = cost::data_node_cost(&ords[..half], density).total(insert_fraction);
+            let right = cost::data_node_cost(&ords[half..], density).total(insert_fraction);
+            // A split down adds a level, where halving the parent's block
+            // does not.
+            let adds_level = match parent {
+                Some(step) => map.tree[step.inner].block_of(step.slot).1 == 1,
+                None => true,
+            };
+            cost::split_cost(left, right, adds_level)
+        },
+    );
     if decision == Resize::Split && split(map, leaf, parent, pattern) {
         return;
     }
     // No split possible (single-level layout): grow past the slot limit,
     // with room where the keys arrive.
     let (slots, placement) = if edge_room_denied {
-        let used = bulk_load::slots_for(map, keys_after);
+        let used = cost::slots_for(&map.config, keys_after);
+        let slots = used + cost::edge_room(used);
         match why {
-            NoRoom::LeftEdge => (2 * used, Placement::RoomLeft { used }),
-            _ => (2 * used, Placement::RoomRight { used }),
+            NoRoom::LeftEdge => (slots, Placement::RoomLeft { used }),
+            _ => (slots, Placement::RoomRight { used }),
         }
     } else {
         (slots, placement)
@@ -121,9 +115,8 @@ fn layout_for<K: Key, V>(
     keys: usize,
     pattern: EdgePattern,
 ) -> (usize, Placement) {
-    let used = bulk_load::slots_for(map, keys);
-    // Room at an edge doubles the node.
-    layout_with_room(map, used, used, pattern)
+    let used = cost::slots_for(&map.config, keys);
+    layout_with_room(map, used, cost::edge_room(used), pattern)
 }
 
 /// `used` slots for the keys plus `room` more at the end `pattern` names,
@@ -144,8 +137,8 @@ fn layout_with_room<K: Key, V>(
 }
 
 /// The ordered images of a data node's keys.
-fn node_ords<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> Vec<u64> {
-    let node = &map.data[leaf];
+fn node_ords<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId) -> Vec<u64> {
+    let node = &map.tree[leaf];
     let mut ords = Vec::with_capacity(node.len());
     let mut i = 0;
     while let Some(j) = node.next_occupied(i) {
@@ -161,34 +154,35 @@ fn node_ords<K: Key, V>(map: &AlexMap<K, V>, leaf: usize) -> Vec<u64> {
 /// slots only.
 pub(crate) fn rebuild<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    leaf: usize,
+    leaf: DataId,
     slots: usize,
     placement: Placement,
     extra: Option<Vec<(K, V)>>,
 ) {
-    let mut pairs = map.data[leaf].drain();
+    let mut pairs = map.tree[leaf].drain();
     if let Some(extra) = extra {
         pairs.extend(extra);
         pairs.sort_by_key(|(k, _)| k.to_ordered());
     }
     let keys = pairs.len();
-    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
     let mut node = map.build_data(pairs, slots, placement, &mut Vec::new());
     if keys + 1 >= node.limit() {
         // Could not split to get under the configured limit: let the node
         // hold more, bounded by its slots, so the insert can proceed.
-        node.set_limit(map.config.max_density, None);
+        node.set_limit(cost::key_limit(
+            node.capacity(),
+            map.config.max_density,
+            None,
+        ));
     }
-    node.prev = prev;
-    node.next = next;
-    map.data[leaf] = node;
+    map.tree.replace_leaf(leaf, node);
 }
 
 /// Splits `leaf` sideways (doubling its parent's fan-out first if needed)
 /// or down. Returns `false` when the layout allows neither.
 fn split<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    leaf: usize,
+    leaf: DataId,
     parent: Option<PathStep>,
     pattern: EdgePattern,
 ) -> bool {
@@ -198,9 +192,9 @@ fn split<K: Key, V>(
         split_down(map, leaf, None);
         return true;
     };
-    let p = step.inner as usize;
-    let (mut start, mut len) = map.inner[p].block_of(step.slot);
-    let max_keys = bulk_load::max_data_keys(map);
+    let p = step.inner;
+    let (mut start, mut len) = map.tree[p].block_of(step.slot);
+    let max_keys = cost::max_data_keys(&map.config);
     if adaptive && len > 1 && useless_sideways(map, leaf, p, start, len, max_keys) {
         // The parent's model sends nearly all keys to one half (clustered
         // keys, appends): a split sideways would only copy the node. A
@@ -213,9 +207,9 @@ fn split<K: Key, V>(
         // different halves (keys clamped beyond the parent's domain never
         // separate this way).
         let separates = {
-            let node = &map.data[leaf];
-            let doubled = map.inner[p].model.scaled(2.0);
-            let fanout = 2 * map.inner[p].fanout();
+            let node = &map.tree[leaf];
+            let doubled = map.tree[p].model.scaled(2.0);
+            let fanout = 2 * map.tree[p].fanout();
             match (node.first_occupied(), node.last_occupied()) {
                 (Some(a), Some(b)) => {
                     doubled.predict(node.key_at(a).to_ordered(), fanout)
@@ -224,9 +218,9 @@ fn split<K: Key, V>(
                 _ => false,
             }
         };
-        let can_double = separates && map.inner[p].fanout() * 2 <= 1 << map.config.max_fanout_log2;
-        if can_double && (adaptive || NodeRef::inner(step.inner) == map.root) {
-            map.inner[p].double();
+        let can_double = separates && map.tree[p].fanout() * 2 <= 1 << map.config.max_fanout_log2;
+        if can_double && (adaptive || NodeRef::inner(step.inner) == map.tree.root()) {
+            map.tree[p].double();
             map.counters.fanout_doublings += 1;
             start *= 2;
             len = 2;
@@ -256,15 +250,15 @@ fn split<K: Key, V>(
 /// sideways over the parent's block `start..start + len`.
 fn larger_half<K: Key, V>(
     map: &AlexMap<K, V>,
-    leaf: usize,
-    parent: usize,
+    leaf: DataId,
+    parent: InnerId,
     start: usize,
     len: usize,
 ) -> usize {
-    let model = map.inner[parent].model;
-    let fanout = map.inner[parent].fanout();
+    let model = map.tree[parent].model;
+    let fanout = map.tree[parent].fanout();
     let mid = start + len / 2;
-    let node = &map.data[leaf];
+    let node = &map.tree[leaf];
     let mut left = 0;
     let mut i = 0;
     while let Some(j) = node.next_occupied(i) {
@@ -277,22 +271,22 @@ fn larger_half<K: Key, V>(
     left.max(node.len() - left)
 }
 
-/// Whether a split sideways would leave one half holding about all of the
-/// node's keys (at least 15/16 of them) or still too many for one node.
+/// Whether a split sideways would be useless
+/// (`cost::sideways_split_is_useless`).
 fn useless_sideways<K: Key, V>(
     map: &AlexMap<K, V>,
-    leaf: usize,
-    parent: usize,
+    leaf: DataId,
+    parent: InnerId,
     start: usize,
     len: usize,
     max_keys: usize,
 ) -> bool {
-    let node = &map.data[leaf];
+    let node = &map.tree[leaf];
     let n = node.len();
     // Keys beyond the parent's domain (clamped to its edge slot) stay
     // together whatever the split; they leave through the root's widening.
-    let model = map.inner[parent].model;
-    let fanout = map.inner[parent].fanout() as f64;
+    let model = map.tree[parent].model;
+    let fanout = map.tree[parent].fanout() as f64;
     if let (Some(a), Some(b)) = (node.first_occupied(), node.last_occupied()) {
         if model.predict_f64(node.key_at(a).to_ordered()) < 0.0
             || model.predict_f64(node.key_at(b).to_ordered()) >= fanout
@@ -301,24 +295,23 @@ fn useless_sideways<K: Key, V>(
         }
     }
     let larger = larger_half(map, leaf, parent, start, len);
-    larger >= max_keys || larger * 16 >= n * 15
+    cost::sideways_split_is_useless(larger, n, max_keys)
 }
 
 fn split_sideways<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    leaf: usize,
-    parent: usize,
+    leaf: DataId,
+    parent: InnerId,
     start: usize,
     len: usize,
     pattern: EdgePattern,
 ) {
-    let mut left = map.data[leaf].drain();
-    let model = map.inner[parent].model;
-    let fanout = map.inner[parent].fanout();
+    let mut left = map.tree[leaf].drain();
+    let model = map.tree[parent].model;
+    let fanout = map.tree[parent].fanout();
     let mid = start + len / 2;
     let cut = left.partition_point(|(k, _)| model.predict(k.to_ordered(), fanout) < mid);
     let right = left.split_off(cut);
-    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
 
     let left_pattern = if pattern == EdgePattern::Prepends {
         pattern
@@ -333,77 +326,61 @@ fn split_sideways<K: Key, V>(
     let (ls, lp) = layout_for(map, left.len() + 1, left_pattern);
     let (rs, rp) = layout_for(map, right.len() + 1, right_pattern);
     let mut scratch = Vec::new();
-    let mut left_node = map.build_data(left, ls, lp, &mut scratch);
-    let mut right_node = map.build_data(right, rs, rp, &mut scratch);
-    left_node.prev = prev;
-    right_node.next = next;
-    let right_id = map.alloc_data(right_node);
-    left_node.next = right_id;
-    map.data[right_id as usize].prev = leaf as u32;
-    map.data[leaf] = left_node;
-    if next == NO_NODE {
-        map.tail = right_id;
-    } else {
-        map.data[next as usize].prev = right_id;
-    }
-    map.inner[parent].children[mid..start + len].fill(NodeRef::data(right_id));
+    let left_node = map.build_data(left, ls, lp, &mut scratch);
+    let right_node = map.build_data(right, rs, rp, &mut scratch);
+    map.tree.replace_leaf(leaf, left_node);
+    let right_id = map.tree.insert_leaf_after(leaf, right_node);
+    let right_block = Place::Block {
+        parent,
+        start: mid,
+        len: start + len - mid,
+    };
+    map.tree.attach(right_block, NodeRef::data(right_id));
     map.counters.splits_sideways += 1;
 }
 
 /// Replaces `leaf` by a subtree whose root is an inner node; its model
 /// spreads the parent's block of slots (when there is a parent) over its
 /// fan-out, which the cost model picks.
-fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: usize, parent: Option<PathStep>) {
-    let pairs = map.data[leaf].drain();
-    let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
-    let (block, unit) = match parent {
+fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, parent: Option<PathStep>) {
+    let pairs = map.tree[leaf].drain();
+    let (place, unit) = match parent {
         Some(step) => {
-            let p = &map.inner[step.inner as usize];
+            let p = &map.tree[step.inner];
             let (start, len) = p.block_of(step.slot);
             let unit = p.model.shifted(-(start as f64)).scaled(1.0 / len as f64);
-            (Some((step.inner as usize, start, len)), Some(unit))
+            let place = Place::Block {
+                parent: step.inner,
+                start,
+                len,
+            };
+            (place, Some(unit))
         }
-        None => (None, None),
+        None => (Place::Root, None),
     };
     let total = map.len;
     let built = bulk_load::build_subtree(map, pairs.into_iter(), Root::Inner(unit), total);
-    map.data[built.head as usize].prev = prev;
-    map.data[built.tail as usize].next = next;
-    if prev == NO_NODE {
-        map.head = built.head;
-    } else {
-        map.data[prev as usize].next = built.head;
-    }
-    if next == NO_NODE {
-        map.tail = built.tail;
-    } else {
-        map.data[next as usize].prev = built.tail;
-    }
-    match block {
-        Some((p, start, len)) => map.inner[p].children[start..start + len].fill(built.root),
-        None => map.root = built.root,
-    }
-    map.free_data_node(leaf as u32);
+    map.tree.splice(leaf, built.leaves);
+    map.tree.attach(place, built.root);
     map.counters.splits_down += 1;
 }
 
 /// The side on which `t` lies beyond the root's key domain, if it does,
 /// `leaf` is the data node at that edge of the tree, and the keys beyond the
-/// domain are dense enough to be worth new root slots: at least
-/// `cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY` times the density of keys
-/// inside the domain, as appended timestamps are. Sparse outliers stay in
+/// domain are dense enough to be worth new root slots
+/// (`cost::worth_new_root_slots`), as appended timestamps are. Sparse outliers stay in
 /// the edge node and leave through ordinary splits, so one far key cannot
 /// blow the root up.
-fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Option<(Side, f64)> {
-    if map.root.is_data() {
+fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: DataId, t: u64) -> Option<(Side, f64)> {
+    let Child::Inner(root) = map.tree.root().get() else {
         return None;
-    }
-    let root = &map.inner[map.root.index()];
+    };
+    let root = &map.tree[root];
     let fanout = root.fanout() as f64;
     let p = root.model.predict_f64(t);
-    let side = if p >= fanout && leaf as u32 == map.tail {
+    let side = if p >= fanout && leaf == map.tree.last_leaf() {
         Side::Right
-    } else if p < 0.0 && leaf as u32 == map.head {
+    } else if p < 0.0 && leaf == map.tree.first_leaf() {
         Side::Left
     } else {
         return None;
@@ -426,9 +403,7 @@ fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Op
     } else {
         1.0 - extreme
     };
-    let density_inside = map.len.max(1) as f64 / fanout;
-    let density_beyond = beyond as f64 / new_slots;
-    if density_beyond >= cost::OUT_OF_DOMAIN_MIN_RELATIVE_DENSITY * density_inside {
+    if cost::worth_new_root_slots(beyond, new_slots, map.len, fanout) {
         return Some((side, p));
     }
     // Sparse keys beyond the domain widen the root by a bounded step: in
@@ -439,7 +414,7 @@ fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Op
     // key costs at most a doubling. The step must make progress or it
     // would repeat forever: keys inside the domain stay in the edge node
     // while those beyond leave, or the nearest key beyond comes inside.
-    let node_len = map.data[leaf].len();
+    let node_len = map.tree[leaf].len();
     let some_inside = beyond <= node_len;
     let max_fanout = 1usize << map.config.max_fanout_log2;
     let f = fanout;
@@ -457,11 +432,6 @@ fn out_of_root_domain<K: Key, V>(map: &AlexMap<K, V>, leaf: usize, t: u64) -> Op
     };
     (some_inside || covered).then_some((side, target))
 }
-
-/// Least fan-out of a new root above the old one: each new root multiplies
-/// the domain by at least this, so widenings add levels only
-/// logarithmically in the keys' span.
-const NEW_ROOT_MIN_FANOUT: usize = 1 << 10;
 
 /// Fan-out of a new root over the old one (whose domain is `[0, 1)` in
 /// these units) that reaches `target` on `side`.
@@ -488,15 +458,17 @@ fn pow2_at_least(x: f64, cap: usize) -> usize {
 fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> bool {
     let max_fanout = 1usize << map.config.max_fanout_log2;
     let adaptive = map.config.layout == Layout::Adaptive;
-    let root = map.root.index();
-    let fanout = map.inner[root].fanout();
-    let model = map.inner[root].model;
+    let Child::Inner(root) = map.tree.root().get() else {
+        unreachable!("only a root inner node is widened");
+    };
+    let fanout = map.tree[root].fanout();
+    let model = map.tree[root].model;
     let (new_root, old_block, blocks) = if side == Side::Right && fanout * 2 <= max_fanout {
         // In place: slots past the old end, blocks doubling in size.
         let wanted = pow2_at_least(target + 1.0, max_fanout).max(fanout * 2);
-        let node = &mut map.inner[root];
+        let node = &mut map.tree[root];
         let mut children = node.children.to_vec();
-        children.resize(wanted, NodeRef::data(0));
+        children.resize(wanted, NodeRef::UNSET);
         node.set_children(children.into_boxed_slice());
         let mut blocks = Vec::new();
         let mut size = fanout;
@@ -513,10 +485,12 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> b
             Side::Right => (unit, 0, g),
             Side::Left => (unit.shifted((g - 1) as f64), g - 1, g),
         };
-        let mut children = vec![NodeRef::data(0); new_fanout];
-        children[old_slot] = map.root;
-        let id = map.alloc_inner(InnerNode::new(model, children.into_boxed_slice()));
-        map.root = NodeRef::inner(id);
+        let mut children = vec![NodeRef::UNSET; new_fanout];
+        children[old_slot] = map.tree.root();
+        let id = map
+            .tree
+            .alloc_inner(InnerNode::new(model, children.into_boxed_slice()));
+        map.tree.attach(Place::Root, NodeRef::inner(id));
         let mut blocks = Vec::new();
         match side {
             Side::Right => {
@@ -537,13 +511,13 @@ fn expand_root<K: Key, V>(map: &mut AlexMap<K, V>, target: f64, side: Side) -> b
                 blocks.reverse();
             }
         }
-        (id as usize, Some(old_slot), blocks)
+        (id, Some(old_slot), blocks)
     } else {
         return false;
     };
     // Keys the widened root now routes to the new blocks sit at the edge of
     // the old tree: move them out.
-    let root_node = &map.inner[new_root];
+    let root_node = &map.tree[new_root];
     let (model, fanout) = (root_node.model, root_node.fanout());
     let moved = match (side, old_block) {
         (Side::Right, None) => {
@@ -568,16 +542,18 @@ fn extract_edge<K: Key, V>(
     moves: impl Fn(u64) -> bool,
 ) -> Vec<(K, V)> {
     let mut chunks: Vec<Vec<(K, V)>> = Vec::new();
-    let mut id = if side == Side::Right {
-        map.tail
+    let mut id = Some(if side == Side::Right {
+        map.tree.last_leaf()
     } else {
-        map.head
-    };
-    while id != NO_NODE {
-        let leaf = id as usize;
-        let (prev, next) = (map.data[leaf].prev, map.data[leaf].next);
-        let inward = if side == Side::Right { prev } else { next };
-        let node = &map.data[leaf];
+        map.tree.first_leaf()
+    });
+    while let Some(leaf) = id {
+        let links = map.tree[leaf].links;
+        let inward = match side {
+            Side::Right => links.prev(),
+            Side::Left => links.next(),
+        };
+        let node = &map.tree[leaf];
         let edge = match side {
             Side::Right => node.last_occupied(),
             Side::Left => node.first_occupied(),
@@ -591,7 +567,7 @@ fn extract_edge<K: Key, V>(
             Some(i) if !moves(node.key_at(i).to_ordered()) => break,
             Some(_) => {}
         }
-        let mut pairs = map.data[leaf].drain();
+        let mut pairs = map.tree[leaf].drain();
         let (kept, moved) = match side {
             Side::Right => {
                 let cut = pairs.partition_point(|(k, _)| !moves(k.to_ordered()));
@@ -605,11 +581,9 @@ fn extract_edge<K: Key, V>(
             }
         };
         let whole_node_moved = kept.is_empty();
-        let slots = bulk_load::slots_for(map, kept.len());
-        let mut node = map.build_data(kept, slots, Placement::Even, &mut Vec::new());
-        node.prev = prev;
-        node.next = next;
-        map.data[leaf] = node;
+        let slots = cost::slots_for(&map.config, kept.len());
+        let node = map.build_data(kept, slots, Placement::Even, &mut Vec::new());
+        map.tree.replace_leaf(leaf, node);
         chunks.push(moved);
         if !whole_node_moved {
             break;
@@ -626,15 +600,15 @@ fn extract_edge<K: Key, V>(
 /// `moved` entries the root routes there, and links them in at `side`.
 fn fill_blocks<K: Key, V>(
     map: &mut AlexMap<K, V>,
-    root: usize,
+    root: InnerId,
     blocks: &[(usize, usize)],
     moved: Vec<(K, V)>,
     side: Side,
 ) {
-    let model = map.inner[root].model;
-    let fanout = map.inner[root].fanout();
+    let model = map.tree[root].model;
+    let fanout = map.tree[root].fanout();
     let mut pairs = moved.into_iter();
-    let mut ids = Vec::with_capacity(blocks.len());
+    let mut run = None;
     let mut scratch = Vec::new();
     for (b, &(start, len)) in blocks.iter().enumerate() {
         // The entries not yet moved into a block start at this block's.
@@ -656,28 +630,18 @@ fn fill_blocks<K: Key, V>(
         let (slots, placement) = layout_for(map, m + 1, pattern);
         let layout = DataNode::<K, V>::lay_out(rest.range(0, m), slots, placement, &mut scratch);
         let node = map.fill_data(layout, pairs.by_ref().take(m), &mut scratch);
-        let id = map.alloc_data(node);
-        map.inner[root].children[start..start + len].fill(NodeRef::data(id));
-        ids.push(id);
+        let id = map.tree.push_leaf(&mut run, node);
+        let block = Place::Block {
+            parent: root,
+            start,
+            len,
+        };
+        map.tree.attach(block, NodeRef::data(id));
     }
-    for w in ids.windows(2) {
-        map.data[w[0] as usize].next = w[1];
-        map.data[w[1] as usize].prev = w[0];
-    }
-    let (first, last) = (ids[0], ids[ids.len() - 1]);
+    let run = run.expect("a widening adds a block");
     match side {
-        Side::Right => {
-            let old_tail = map.tail;
-            map.data[old_tail as usize].next = first;
-            map.data[first as usize].prev = old_tail;
-            map.tail = last;
-        }
-        Side::Left => {
-            let old_head = map.head;
-            map.data[old_head as usize].prev = last;
-            map.data[last as usize].next = old_head;
-            map.head = first;
-        }
+        Side::Right => map.tree.append_leaves(run),
+        Side::Left => map.tree.prepend_leaves(run),
     }
 }
 
@@ -691,8 +655,8 @@ mod tests {
         // took random inserts until its keys were packed and each insert
         // shifted thousands of slots toward the room, while the node stayed
         // below its key limit: after 3M uniform keys inserted one by one,
-        // 23% of lookups started over 1000 slots from their key (256 ns per
-        // lookup against 80 after a bulk load). Such a node now splits.
+        // 23% of lookups started over 1000 slots from their key. Such a node
+        // now splits.
         // Nodes of at most 2^12 slots show it on fewer keys: 300K of them
         // left 4.9% of the keys over 256 slots away, in 70 nodes shifting
         // over 100 slots per insert.
@@ -710,7 +674,11 @@ mod tests {
             map.insert(state, state);
         }
         map.check();
-        let far: usize = map.data.iter().map(|d| d.keys_farther_than(256)).sum();
+        let far: usize = map
+            .tree
+            .leaves()
+            .map(|id| map.tree[id].keys_farther_than(256))
+            .sum();
         assert!(
             far * 100 < n,
             "{far} of {n} keys over 256 slots from their lookup start"
@@ -718,7 +686,8 @@ mod tests {
         // The rule applies from a node's 64th insert on, so a node with
         // more inserts passed it before its last insert, whose shifts are
         // fewer than the node's slots.
-        for node in map.data.iter().filter(|d| d.counters.inserts > 64) {
+        let nodes = map.tree.leaves().map(|id| &map.tree[id]);
+        for node in nodes.filter(|d| d.counters.inserts > 64) {
             let bound = cost::CATASTROPHIC_SHIFTS_PER_INSERT as u64
                 * u64::from(node.counters.inserts - 1)
                 + node.capacity() as u64;

@@ -82,9 +82,9 @@ pub struct Counters {
     pub merges: u64,
 }
 
-use crate::data_node::{Slot, NO_NODE};
-use crate::inner_node::{InnerNode, NodeRef};
+use crate::data_node::Slot;
 use crate::key::Key;
+use crate::tree::{Child, NodeRef};
 use crate::AlexMap;
 use core::mem::size_of;
 
@@ -96,14 +96,14 @@ pub(crate) fn collect<K: Key, V>(map: &AlexMap<K, V>) -> TreeStats {
         ..Default::default()
     };
     // Height and inner nodes, from the root.
-    let mut stack: Vec<(NodeRef, usize)> = vec![(map.root, 1)];
+    let mut stack: Vec<(NodeRef, usize)> = vec![(map.tree.root(), 1)];
     let mut last_child = None;
     while let Some((node, depth)) = stack.pop() {
         s.height = s.height.max(depth);
-        if node.is_data() {
+        let Child::Inner(id) = node.get() else {
             continue;
-        }
-        let inner = &map.inner[node.index()];
+        };
+        let inner = &map.tree[id];
         s.inner_nodes += 1;
         s.inner_child_slots += inner.fanout();
         s.heap.index_overhead += inner.fanout() * size_of::<NodeRef>();
@@ -119,9 +119,8 @@ pub(crate) fn collect<K: Key, V>(map: &AlexMap<K, V>) -> TreeStats {
     // Data nodes, along the sibling links.
     let slot_bytes = size_of::<Slot<K, V>>();
     let padding = slot_bytes - size_of::<K>() - size_of::<V>();
-    let mut id = map.head;
-    while id != NO_NODE {
-        let node = &map.data[id as usize];
+    for id in map.tree.leaves() {
+        let node = &map.tree[id];
         let n = node.len();
         s.data_nodes += 1;
         s.min_keys_per_data_node = s.min_keys_per_data_node.min(n);
@@ -133,18 +132,15 @@ pub(crate) fn collect<K: Key, V>(map: &AlexMap<K, V>) -> TreeStats {
         s.heap.slack += (node.capacity() - n) * (size_of::<K>() + size_of::<V>());
         s.heap.index_overhead += node.capacity() * padding + bitmap;
         debug_assert_eq!(slots, node.capacity() * slot_bytes);
-        id = node.next;
     }
     // Freed data nodes keep a minimal slot array.
-    for &f in &map.free_data {
-        let (slots, bitmap) = map.data[f as usize].heap_bytes();
+    for &f in map.tree.free_data_ids() {
+        let (slots, bitmap) = map.tree[f].heap_bytes();
         s.heap.index_overhead += slots + bitmap;
     }
     // Node headers, arena slack and scratch vectors.
-    s.heap.index_overhead += map.data.capacity() * size_of::<crate::data_node::DataNode<K, V>>()
-        + map.inner.capacity() * size_of::<InnerNode>()
-        + (map.free_data.capacity() + map.free_inner.capacity()) * size_of::<u32>()
-        + map.path.capacity() * size_of::<crate::PathStep>();
+    s.heap.index_overhead +=
+        map.tree.arena_bytes() + map.path.capacity() * size_of::<crate::PathStep>();
     if s.data_nodes == 0 {
         s.min_keys_per_data_node = 0;
     } else {
