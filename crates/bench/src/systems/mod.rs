@@ -299,3 +299,58 @@ impl SystemId {
         }
     }
 }
+
+/// The scenario every database system's test runs: keys at both ends of the `u64` range,
+/// a scan across 2^63, a batch that reads its own writes, deletes of a key twice, a put,
+/// and a reopen that must keep all of it.
+#[cfg(test)]
+pub(crate) mod map_scenario {
+    use super::{fold, System, FOLD_MISS, FOLD_NEW};
+    use crate::workload::{Op, TxnMode};
+
+    /// Builds four pairs `(k, k ^ 7)`: 1, 5, 2^63 and `u64::MAX`.
+    pub fn build_four(s: &mut dyn System) {
+        let pairs: Vec<(u64, u64)> = [1u64, 5, 1 << 63, u64::MAX]
+            .iter()
+            .map(|&k| (k, k ^ 7))
+            .collect();
+        s.build_bulk(&pairs).unwrap();
+        assert_eq!(s.key_count().unwrap(), 4);
+    }
+
+    /// After [`build_four`]: every answer, through a reopen, then `clear`.
+    pub fn answers_like_a_map(s: &mut dyn System) {
+        let want = fold(fold(fold(0, Some(5 ^ 7)), None), Some(u64::MAX ^ 7));
+        assert_eq!(
+            s.lookups(&[5, 6, u64::MAX], TxnMode::OneTransaction)
+                .unwrap(),
+            want
+        );
+        // Key order is integer order: from 2, the scan sees 5 then 2^63.
+        let scan = s.range_scans(&[2], 2).unwrap();
+        assert_eq!(scan, fold(fold(0, Some(5 ^ 7)), Some((1 << 63) ^ 7)));
+        assert_eq!(s.inserts(&[(9, 90)]).unwrap(), FOLD_NEW);
+        // A batch reads its own writes.
+        let mixed = s
+            .mixed(&[Op::Get(9), Op::Insert(10, 100), Op::Get(10)])
+            .unwrap();
+        assert_eq!(
+            mixed,
+            fold(fold(0, Some(90)), Some(100)).wrapping_add(FOLD_NEW)
+        );
+        assert_eq!(
+            s.deletes(&[5, 5]).unwrap(),
+            fold(fold(0, Some(5 ^ 7)), None)
+        );
+        s.put(11, 110).unwrap();
+        s.reopen().unwrap();
+        assert_eq!(s.key_count().unwrap(), 6);
+        assert_eq!(
+            s.lookups(&[9, 5, 11], TxnMode::OneTransaction).unwrap(),
+            fold(fold(fold(0, Some(90)), None), Some(110))
+        );
+        assert_eq!(s.lookups(&[6], TxnMode::OneTransaction).unwrap(), FOLD_MISS);
+        assert!(s.external_memory().file_bytes.unwrap() > 0);
+        s.clear().unwrap();
+    }
+}
