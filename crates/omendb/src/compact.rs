@@ -97,7 +97,8 @@ pub(crate) struct Shared<K: Key> {
     import_chunk_bytes: usize,
     current: RwLock<Current<K>>,
     files: Mutex<Files>,
-    /// Held by whoever runs a merge: one merge at a time.
+    /// Held by whoever plans and runs a merge, from the plan to the switch: one merge at
+    /// a time, and no plan goes stale.
     merging: Mutex<()>,
     work: Mutex<Work>,
     work_cv: Condvar,
@@ -467,8 +468,9 @@ impl<K: Key> Shared<K> {
     }
 
     /// Merges the plan's runs into one run at its level and switches the manifest.
+    /// The caller holds `merging` from picking the plan to here, so no other merge
+    /// replaced its inputs meanwhile.
     fn merge(&self, plan: Plan) -> Result<()> {
-        let _one = lock(&self.merging);
         if plan.trivial_move {
             return self.move_run(&plan);
         }
@@ -542,6 +544,7 @@ impl<K: Key> Shared<K> {
 
     /// Merges every run into one at the deepest level in use (at least 1).
     pub fn compact_all(&self) -> Result<()> {
+        let _one = lock(&self.merging);
         let plan = {
             let files = lock(&self.files);
             let runs = &files.manifest.runs;
@@ -813,11 +816,18 @@ fn merge_loop<K: Key>(shared: &Shared<K>) {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         }
-        while let Some(plan) = shared.pick() {
+        // One merge at a time, each planned under the same hold of `merging` that runs
+        // it (Db::compact merges too).
+        loop {
+            let one = lock(&shared.merging);
+            let Some(plan) = shared.pick() else {
+                break;
+            };
             if let Err(e) = shared.merge(plan) {
                 shared.fail(&e);
                 return;
             }
+            drop(one);
             if lock(&shared.work).shutdown {
                 return;
             }

@@ -257,16 +257,16 @@ impl Run {
         Ok(f(bytes))
     }
 
-    /// Copies block `b` into `buf` (checked the first time).
+    /// Copies block `b` into `buf` (checked the first time), reusing its capacity.
     pub fn read_block(&self, b: usize, buf: &mut Vec<u8>) -> Result<()> {
-        let mut tmp = std::mem::take(buf);
-        let copied = self.with_block(b, &mut tmp, |bytes| bytes.to_vec());
-        match copied {
-            Ok(bytes) if self.file.as_bytes().is_some() => *buf = bytes,
-            Ok(_) => *buf = tmp,
-            Err(e) => return Err(e),
+        if self.file.as_bytes().is_none() {
+            // `pread` fills `buf` itself.
+            return self.with_block(b, buf, |_| ());
         }
-        Ok(())
+        self.with_block(b, &mut Vec::new(), |bytes| {
+            buf.clear();
+            buf.extend_from_slice(bytes);
+        })
     }
 
     /// Entries in block `b`.
