@@ -288,7 +288,14 @@ impl<K: Key> Shared<K> {
     }
 
     fn wait_for_room(&self) -> Result<()> {
-        self.wait_until(|frozen, l0| frozen <= MAX_FROZEN && l0 < L0_STALL_RUNS)
+        let room = |frozen: usize, l0: usize| frozen <= MAX_FROZEN && l0 < L0_STALL_RUNS;
+        // The common case, on every commit, without the `work` lock; a worker failure is
+        // seen by the next commit's check.
+        let (frozen, l0) = self.backlog();
+        if room(frozen, l0) {
+            return Ok(());
+        }
+        self.wait_until(room)
     }
 
     /// Freezes a non-empty active memtable and waits until every frozen one is written.
