@@ -27,48 +27,40 @@ use omendb::Error;
 
 /// Decodes `bytes` as a log, as given and with its checksums fixed.
 pub fn check_wal(bytes: &[u8]) {
-    assert_typed(decode_wal(bytes), bytes.len(), "log");
-    let mut fixed = bytes.to_vec();
-    fix_wal_checksums(&mut fixed);
-    if fixed != bytes {
-        assert_typed(decode_wal(&fixed), fixed.len(), "log with fixed checksums");
-    }
+    check_both(bytes, decode_wal, fix_wal_checksums, "log");
 }
 
 /// Decodes `bytes` as a snapshot, as given and with its checksums and data length fixed.
 pub fn check_snapshot(bytes: &[u8]) {
-    assert_typed(decode_snapshot(bytes), bytes.len(), "snapshot");
-    let mut fixed = bytes.to_vec();
-    fix_snapshot_checksums(&mut fixed);
-    if fixed != bytes {
-        assert_typed(
-            decode_snapshot(&fixed),
-            fixed.len(),
-            "snapshot with fixed checksums",
-        );
-    }
+    check_both(bytes, decode_snapshot, fix_snapshot_checksums, "snapshot");
 }
 
 /// Decodes `bytes` as a run, as given and with its checksums fixed.
 pub fn check_run(bytes: &[u8]) {
-    assert_typed(decode_run(bytes), bytes.len(), "run");
-    let mut fixed = bytes.to_vec();
-    fix_run_checksums(&mut fixed);
-    if fixed != bytes {
-        assert_typed(decode_run(&fixed), fixed.len(), "run with fixed checksums");
-    }
+    check_both(bytes, decode_run, fix_run_checksums, "run");
 }
 
 /// Decodes `bytes` as a manifest, as given and with its checksum fixed.
 pub fn check_manifest(bytes: &[u8]) {
-    assert_typed(decode_manifest(bytes), bytes.len(), "manifest");
+    check_both(bytes, decode_manifest, fix_manifest_checksum, "manifest");
+}
+
+/// Decodes `bytes` as given, then, when `fix` changes them, with `fix` applied; both must
+/// give a value or a typed error.
+fn check_both(
+    bytes: &[u8],
+    decode: fn(&[u8]) -> omendb::Result<u64>,
+    fix: fn(&mut [u8]),
+    what: &str,
+) {
+    assert_typed(decode(bytes), bytes.len(), what);
     let mut fixed = bytes.to_vec();
-    fix_manifest_checksum(&mut fixed);
+    fix(&mut fixed);
     if fixed != bytes {
         assert_typed(
-            decode_manifest(&fixed),
+            decode(&fixed),
             fixed.len(),
-            "manifest with fixed checksum",
+            &format!("{what} with fixed checksums"),
         );
     }
 }

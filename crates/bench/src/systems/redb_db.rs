@@ -8,8 +8,8 @@
 //! redb's memory, and pages it frees cannot be reused until a durable commit). Every batch of
 //! operations is one write transaction, as SQLite file's batches are, committed `Immediate`:
 //! one fsync per batch, as SQLite pays one at the WAL checkpoint its batch's pages trigger. A
-//! chain of `None` batches instead doubled the file twice at 10M keys (1 to 2.2 GB, scattered
-//! over 24K extents), and removing that file took 50-80 s on this machine's ext4. A single put
+//! chain of `None` batches instead grows the file (freed pages cannot be reused) into one
+//! scattered over many extents, slow to delete between repetitions (BENCHMARKS.md). A single put
 //! (the put-latency workload) is its own write transaction with `Durability::None`, as an fsync
 //! per put is the durability table's figure (`durability.rs`). A bulk build is one write
 //! transaction committed `Immediate`; closing the database persists the `None` commits.

@@ -382,12 +382,7 @@ mod tests {
             SqliteLayout::Memory,
             SqliteSchema::PrimaryKey,
         );
-        let pairs: Vec<(u64, u64)> = [1u64, 5, 1 << 63, u64::MAX]
-            .iter()
-            .map(|&k| (k, k ^ 7))
-            .collect();
-        s.build_bulk(&pairs).unwrap();
-        assert_eq!(s.key_count().unwrap(), 4);
+        crate::systems::map_scenario::build_four(&mut s);
         let got = s
             .lookups(&[5, 6, u64::MAX], TxnMode::OneTransaction)
             .unwrap();
