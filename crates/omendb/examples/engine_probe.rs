@@ -36,7 +36,8 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e3,
         first.map(|v| v.len())
     );
-    let probes: Vec<u64> = (0..2_000_000)
+    let probe_count: usize = std::env::var("PROBES").map_or(2_000_000, |s| s.parse().unwrap());
+    let probes: Vec<u64> = (0..probe_count)
         .map(|_| keys[(rnd() % keys.len() as u64) as usize])
         .collect();
     for round in 0..3 {

@@ -13,6 +13,7 @@ use crate::run::Found;
 use crate::wal::format::OpRef;
 use alex::{AlexMap, Key, TreeStats};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 const NO_VERSION: u64 = u64::MAX;
@@ -44,6 +45,9 @@ pub struct Memtable<K: Key> {
     /// The newest log whose writes it holds; once it is flushed, the logs up to this one
     /// are no longer needed.
     last_log: u64,
+    /// Set once the first write is applied; lets a lookup skip an empty memtable without
+    /// taking its lock.
+    written: AtomicBool,
     inner: RwLock<Inner<K>>,
 }
 
@@ -52,6 +56,7 @@ impl<K: Key> Memtable<K> {
     pub fn new(last_log: u64) -> Self {
         Self {
             last_log,
+            written: AtomicBool::new(false),
             inner: RwLock::new(Inner {
                 index: AlexMap::new(),
                 versions: Vec::new(),
@@ -87,6 +92,9 @@ impl<K: Key> Memtable<K> {
             }
         }
         inner.end_seq = first_seq + group.len() as u64;
+        if group.iter().any(|b| !b.ops.is_empty()) {
+            self.written.store(true, Ordering::Release);
+        }
     }
 
     /// Sequence after the last batch it holds.
@@ -108,6 +116,7 @@ impl<K: Key> Memtable<K> {
         };
         let mut inner = self.write();
         let inner = &mut *inner;
+        self.written.store(true, Ordering::Release);
         inner.bytes += OP_OVERHEAD + value.map_or(0, <[u8]>::len);
         let value = value.map(|v| inner.arena.alloc(v));
         match inner.index.get(&key) {
@@ -131,6 +140,11 @@ impl<K: Key> Memtable<K> {
 
     /// The newest version of `key` written before sequence `seq`, if any.
     pub fn get_with<R>(&self, key: K, seq: u64, f: impl FnOnce(&[u8]) -> R) -> Option<Found<R>> {
+        // A write that a snapshot sees was applied before the snapshot's sequence was
+        // published, so the flag is already set for it.
+        if !self.written.load(Ordering::Acquire) {
+            return None;
+        }
         let inner = self.read();
         let v = inner.visible(*inner.index.get(&key)?, seq)?;
         Some(match v.value {

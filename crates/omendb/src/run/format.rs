@@ -248,6 +248,16 @@ impl<'b> BlockView<'b> {
         )
     }
 
+    /// A byte of the values near where entry `i`'s value lies if values were of equal
+    /// size (0 when the block is empty): read ahead of time to start loading its line.
+    #[inline]
+    pub fn value_hint(&self, i: usize) -> u8 {
+        let base = self.n * BLOCK_ENTRY_LEN;
+        let values = self.bytes.len().saturating_sub(base + BLOCK_CRC_LEN);
+        let at = base + i.saturating_mul(values).checked_div(self.n).unwrap_or(0);
+        self.bytes.get(at).copied().unwrap_or(0)
+    }
+
     /// The index of the first entry whose key is `>= key`, starting from a guess: the
     /// search gallops from `guess` towards the answer, so a guess off by `d` entries costs
     /// about `2 log2(d)` probes, mostly in the guess's own cache lines.
