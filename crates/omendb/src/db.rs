@@ -68,7 +68,12 @@ impl<K> LogCtl<K> {
     /// Records the first write failure: tickets from `first` on fail, and queued batches
     /// will never be written (their writers get the error).
     fn fail(&mut self, first: u64, error: &Error) {
-        self.failure.get_or_insert((first, error.to_string()));
+        // A background failure arrives already wrapped; keep its cause only.
+        let cause = match error {
+            Error::WritesDisabled(cause) => cause.clone(),
+            e => e.to_string(),
+        };
+        self.failure.get_or_insert((first, cause));
         self.queue.clear();
     }
 }

@@ -19,6 +19,17 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The disk (or the storage backend's quota) is full. The write that hit it took no
+    /// effect; like any I/O failure it disables writes until the database is reopened,
+    /// with every acknowledged write kept. Free space, then reopen.
+    #[error("disk full writing {file}: {source}; free space and reopen the database")]
+    DiskFull {
+        /// The file being written.
+        file: String,
+        /// The underlying error (`io::ErrorKind::StorageFull`).
+        #[source]
+        source: io::Error,
+    },
     /// A file failed a checksum or a validity rule before its tail (see docs/design.md).
     #[error("corrupted {file} at byte offset {offset}: {reason}")]
     Corrupted {
@@ -73,6 +84,12 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(file: impl Into<String>, source: io::Error) -> Self {
+        if source.kind() == io::ErrorKind::StorageFull {
+            return Error::DiskFull {
+                file: file.into(),
+                source,
+            };
+        }
         Error::Io {
             file: file.into(),
             source,

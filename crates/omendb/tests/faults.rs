@@ -153,6 +153,104 @@ fn relaxed_mode_loses_only_a_suffix() {
 }
 
 /// A database with a run holding entries and a log holding more records.
+/// Bytes held by all files of `mem`.
+fn used_bytes(mem: &MemStorage) -> u64 {
+    mem.names()
+        .iter()
+        .filter_map(|n| mem.file(n))
+        .map(|f| f.len() as u64)
+        .sum()
+}
+
+/// A full disk at every capacity from almost nothing to more than a run needs: the write
+/// that finds the disk full fails with `DiskFull` (or `WritesDisabled` naming it, when a
+/// background flush or merge found it first), reads keep serving every acknowledged
+/// write, and once there is room again the database reopens with all of them.
+#[test]
+fn full_disk_is_a_typed_error_and_loses_nothing() {
+    const DISK_OPS: u64 = 150;
+    let seed = 23;
+    let states = history(seed, DISK_OPS, KEYS);
+    let options = |mem: &MemStorage| Options {
+        level_base_bytes: 16 << 10,
+        log_preallocate_bytes: 4 << 10,
+        ..options(mem, SyncMode::Relaxed)
+    };
+    let run = |db: &Db<u64>| -> (usize, Option<Error>) {
+        for i in 0..DISK_OPS {
+            if let Err(e) = apply_db(db, &op(seed, i, KEYS)) {
+                return (i as usize, Some(e));
+            }
+        }
+        (DISK_OPS as usize, None)
+    };
+    let needed = {
+        let mem = MemStorage::new();
+        let db = Db::<u64>::open_with("mem", options(&mem)).unwrap();
+        assert!(run(&db).1.is_none());
+        db.close().unwrap();
+        used_bytes(&mem)
+    };
+    let (mut full, mut cases) = (0, 0);
+    for capacity in (0..=needed + needed / 4).step_by((needed / 60).max(1) as usize) {
+        let mem = MemStorage::new();
+        mem.set_capacity(Some(capacity));
+        let acked = match Db::<u64>::open_with("mem", options(&mem)) {
+            Err(e) => {
+                assert!(matches!(e, Error::DiskFull { .. }), "open failed with {e}");
+                0
+            }
+            Ok(db) => {
+                let (acked, err) = run(&db);
+                if let Some(e) = &err {
+                    let named = matches!(e, Error::DiskFull { .. })
+                        || matches!(e, Error::WritesDisabled(m) if m.contains("disk full"));
+                    assert!(named, "capacity {capacity}: op {acked} failed with {e}");
+                    assert!(matches!(db.put(1, b"x"), Err(Error::WritesDisabled(_))));
+                    full += 1;
+                }
+                // An import may take effect although its cleanup failed afterwards.
+                let visible = contents(&db);
+                let in_flight = (acked + 1).min(states.len() - 1);
+                assert!(
+                    visible == states[acked] || visible == states[in_flight],
+                    "capacity {capacity}: reads show neither {acked} nor {in_flight} ops"
+                );
+                drop(db);
+                // Still full: opening either works, with the same data, or says so.
+                match Db::<u64>::open_with("mem", options(&mem)) {
+                    Ok(db) => assert!(
+                        matching_state(&contents(&db), &states[..=in_flight], acked).is_some()
+                    ),
+                    Err(e) => assert!(
+                        matches!(e, Error::DiskFull { .. }),
+                        "reopen failed with {e}"
+                    ),
+                }
+                acked
+            }
+        };
+        mem.set_capacity(None);
+        let db = Db::<u64>::open_with("mem", options(&mem))
+            .unwrap_or_else(|e| panic!("capacity {capacity}: reopen with room failed: {e}"));
+        let in_flight = (acked + 1).min(states.len() - 1);
+        assert!(
+            matching_state(&contents(&db), &states[..=in_flight], acked).is_some(),
+            "capacity {capacity}: after freeing space the data matches neither {acked} nor {in_flight} ops"
+        );
+        // With room, writing goes on.
+        db.put(KEYS + 1, b"after").unwrap();
+        drop(db);
+        omendb::verify_storage(&mem).unwrap();
+        cases += 1;
+    }
+    println!("full disk: {cases} capacities up to {needed} bytes, {full} ran out of space");
+    assert!(
+        full * 4 >= cases * 3,
+        "only {full} of {cases} capacities ran out of space"
+    );
+}
+
 fn populated() -> (MemStorage, common::Model) {
     let mem = MemStorage::new();
     let opts = Options {
@@ -291,4 +389,54 @@ fn zero_filled_tail_is_torn_but_garbage_after_a_record_is_corruption() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A real full disk: a 4 MiB tmpfs (needs root to mount; run with `--ignored`). Puts run
+/// until the file system is full; the failing put is `DiskFull`, and after the file
+/// system grows the database reopens with every acknowledged put and takes writes again.
+#[test]
+#[ignore = "mounts a tmpfs: needs root"]
+fn full_tmpfs_is_a_disk_full_error_and_loses_nothing() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let mount = |opts: &str| {
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "mount -o {opts} failed");
+    };
+    mount("size=4m");
+    let path = dir.path().join("db");
+    let value = vec![7u8; 1000];
+    let opts = || Options {
+        sync: SyncMode::Always,
+        auto_checkpoint_log_bytes: Some(512 << 10),
+        ..Options::default()
+    };
+    let db = Db::<u64>::open_with(&path, opts()).unwrap();
+    let mut acked = 0u64;
+    let err = loop {
+        match db.put(acked, &value) {
+            Ok(()) => acked += 1,
+            Err(e) => break e,
+        }
+        assert!(acked < 10_000, "4 MiB never filled up");
+    };
+    let named = matches!(err, Error::DiskFull { .. })
+        || matches!(&err, Error::WritesDisabled(m) if m.contains("disk full"));
+    assert!(named, "put {acked} failed with {err}");
+    assert_eq!(db.get(acked - 1).unwrap().as_deref(), Some(&value[..]));
+    drop(db);
+    mount("remount,size=64m");
+    let db = Db::<u64>::open_with(&path, opts()).unwrap();
+    let keys: Vec<u64> = db.iter().unwrap().into_iter().map(|(k, _)| k).collect();
+    // Every acknowledged put, and at most the one that failed.
+    assert!(keys.len() as u64 == acked || keys.len() as u64 == acked + 1);
+    assert!(keys.iter().enumerate().all(|(i, &k)| k == i as u64));
+    db.put(u64::MAX, b"room again").unwrap();
+    db.close().unwrap();
+    println!("tmpfs of 4 MiB filled after {acked} puts of 1000 bytes: {err}");
+    let _ = Command::new("umount").arg(dir.path()).status();
 }

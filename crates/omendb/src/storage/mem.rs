@@ -39,6 +39,8 @@ struct Fs {
     epoch: u64,
     write_ops: u64,
     fail_after: Option<u64>,
+    /// Bytes the files may hold in all; past it a write fails as on a full disk.
+    capacity: Option<u64>,
     tear_failing_append: bool,
     last_written: Option<u64>,
 }
@@ -60,6 +62,23 @@ impl Fs {
             }
         }
         self.write_ops += 1;
+        Ok(())
+    }
+
+    /// Fails with `StorageFull` when growing file `ino` to `new_len` bytes would pass
+    /// the capacity. Every file still held counts, as on a disk.
+    fn make_room(&mut self, ino: u64, new_len: usize) -> io::Result<()> {
+        let Some(capacity) = self.capacity else {
+            return Ok(());
+        };
+        let old_len = self.inode(ino)?.data.len();
+        let used: usize = self.inodes.values().map(|i| i.data.len()).sum();
+        if new_len > old_len && (used - old_len + new_len) as u64 > capacity {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no space left on device (injected)",
+            ));
+        }
         Ok(())
     }
 
@@ -105,6 +124,13 @@ impl MemStorage {
     /// before failing.
     pub fn set_tear_failing_append(&self, tear: bool) {
         self.lock_fs().tear_failing_append = tear;
+    }
+
+    /// Limits the bytes all files may hold together (`None`: no limit). A write that would
+    /// pass it fails with `io::ErrorKind::StorageFull` and changes nothing, as on a full
+    /// disk; removing files makes room again.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        self.lock_fs().capacity = bytes;
     }
 
     /// Removes the fault limit.
@@ -225,6 +251,8 @@ impl StorageFile for MemFile {
     fn append(&mut self, data: &[u8]) -> io::Result<()> {
         let ino = self.ino;
         let result = self.with(true, |fs| {
+            let len = fs.inode(ino)?.data.len();
+            fs.make_room(ino, len + data.len())?;
             fs.inode(ino)?.data.extend_from_slice(data);
             Ok(())
         });
@@ -246,6 +274,9 @@ impl StorageFile for MemFile {
         self.with(true, |fs| {
             let inode = fs.inode(ino)?;
             let at = usize::try_from(offset).map_err(|_| io::Error::other("offset too large"))?;
+            let new_len = inode.data.len().max(at + data.len());
+            fs.make_room(ino, new_len)?;
+            let inode = fs.inode(ino)?;
             if inode.data.len() < at + data.len() {
                 inode.data.resize(at + data.len(), 0);
             }
@@ -258,6 +289,7 @@ impl StorageFile for MemFile {
         let ino = self.ino;
         self.with(true, |fs| {
             let len = usize::try_from(len).map_err(|_| io::Error::other("length too large"))?;
+            fs.make_room(ino, len)?;
             fs.inode(ino)?.data.resize(len, 0);
             Ok(())
         })
