@@ -93,7 +93,15 @@ impl Pla {
         let Some(segment) = self.segments.get(seg.wrapping_sub(1)) else {
             return 0;
         };
-        let p = segment.predict(key);
+        // A key below the next segment's first fence lies before that fence's block (the
+        // next segment's intercept): capping there keeps keys in a wide gap after a
+        // segment's last fence from being extrapolated far past it. The cap never moves a
+        // prediction away from a fence's own block, so the fitted bound still holds.
+        let last = match self.segments.get(seg) {
+            Some(next) if next.intercept >= 1.0 => (next.intercept - 1.0).min(blocks as f64),
+            _ => blocks as f64,
+        };
+        let p = segment.predict(key).min(last);
         if p <= 0.0 || p.is_nan() {
             0
         } else {
@@ -106,7 +114,9 @@ impl Pla {
     pub fn window(&self, key: u64, blocks: usize) -> (usize, usize) {
         let p = self.predict(key, blocks);
         let e = self.epsilon as usize;
-        (p.saturating_sub(e), (p + e + 1).min(blocks))
+        // A key between fences `b` and `b + 1` is predicted between their predictions,
+        // so up to `e + 1` blocks above its own block `b`.
+        (p.saturating_sub(e + 1), (p + e + 1).min(blocks))
     }
 }
 
@@ -120,6 +130,18 @@ mod tests {
         for (i, &k) in fences.iter().enumerate() {
             let (lo, hi) = m.window(k, fences.len());
             assert!(lo <= i && i < hi, "fence {i} outside [{lo}, {hi})");
+            // Keys between fences too: just after this one, in the middle of the gap,
+            // and just before the next fence.
+            let next = fences.get(i + 1).copied().unwrap_or(u64::MAX);
+            for probe in [k + 1, k + (next - k) / 2, next - 1] {
+                if probe > k && probe < next {
+                    let (lo, hi) = m.window(probe, fences.len());
+                    assert!(
+                        lo <= i && i < hi,
+                        "key {probe} of block {i} outside [{lo}, {hi})"
+                    );
+                }
+            }
         }
     }
 

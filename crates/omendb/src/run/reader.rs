@@ -233,12 +233,16 @@ impl Run {
         }
         let (lo, hi) = self.model.window(key, self.fences.len());
         // The window holds the answer when the model's bound holds (it always does for a
-        // model the writer fitted); otherwise all fences are searched. `key >= min_key`,
-        // the first fence, so each search finds at least one fence `<= key`.
-        let b = if self.fences[lo] <= key && (hi == self.fences.len() || self.fences[hi] > key) {
-            lo + self.fences[lo..hi].partition_point(|&f| f <= key) - 1
+        // model the writer fitted); otherwise the fences on the side the answer lies are
+        // searched. `key >= min_key`, the first fence, so each search finds at least one
+        // fence `<= key`.
+        let fences = &self.fences;
+        let b = if fences[lo] > key {
+            fences[..lo].partition_point(|&f| f <= key) - 1
+        } else if hi < fences.len() && fences[hi] <= key {
+            hi + fences[hi..].partition_point(|&f| f <= key) - 1
         } else {
-            self.fences.partition_point(|&f| f <= key) - 1
+            lo + fences[lo..hi].partition_point(|&f| f <= key) - 1
         };
         Some(b)
     }
