@@ -1,5 +1,7 @@
-//! Probe: import N sorted entries, reopen, time random gets.
-use omendb::{Db, Options, SyncMode};
+//! Probe: import N sorted entries, reopen, time random gets, then (PUTS) time puts of new
+//! random keys. Environment: PROBES (gets), POLICY (`tiered` or leveled), LEVEL_BASE and
+//! FREEZE (bytes, for scaled-down write-amplification runs).
+use omendb::{Db, MergePolicy, Options, SyncMode};
 use std::time::Instant;
 
 fn main() {
@@ -7,9 +9,20 @@ fn main() {
         .nth(1)
         .map_or(10_000_000, |s| s.parse().unwrap());
     let dir = std::path::PathBuf::from(std::env::args().nth(2).unwrap_or("/tmp/eng/db".into()));
-    let opts = || Options {
-        sync: SyncMode::Relaxed,
-        ..Options::default()
+    let env = |name: &str| std::env::var(name).ok();
+    let opts = || {
+        let d = Options::default();
+        Options {
+            sync: SyncMode::Relaxed,
+            merge_policy: match env("POLICY").as_deref() {
+                Some("tiered") => MergePolicy::Tiered,
+                _ => MergePolicy::Leveled,
+            },
+            level_base_bytes: env("LEVEL_BASE").map_or(d.level_base_bytes, |s| s.parse().unwrap()),
+            auto_checkpoint_log_bytes: env("FREEZE")
+                .map_or(d.auto_checkpoint_log_bytes, |s| Some(s.parse().unwrap())),
+            ..d
+        }
     };
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     let mut rnd = move || {
@@ -91,6 +104,16 @@ fn main() {
             windows[0], windows[windows.len() / 2],
             s.runs.iter().map(|r| (r.level, r.entries)).collect::<Vec<_>>(),
             s.write_amplification()
+        );
+        let t = Instant::now();
+        let mut sum = 0u64;
+        for &k in &probes {
+            sum = sum.wrapping_add(db.get_with(k, |v| v[0] as u64).unwrap().unwrap());
+        }
+        println!(
+            "after the puts: get {:.0} ns over {} runs (checksum {sum})",
+            t.elapsed().as_nanos() as f64 / probes.len() as f64,
+            s.runs.len()
         );
     }
 }

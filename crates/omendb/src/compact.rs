@@ -6,8 +6,9 @@
 //! imported chunks, which may overlap; once it has [`L0_MERGE_RUNS`] runs they are merged
 //! with level 1 into a new level-1 run. Level `i >= 1` may hold `level_base_bytes * 8^(i-1)`
 //! bytes; a larger run is merged into level `i + 1`. Tombstones are dropped by a merge
-//! whose output has no run below it. Why leveled rather than tiered: reads probe one run
-//! per level, and the write amplification this costs is measured (docs/design.md).
+//! whose output has no run below it. Why leveled by default rather than tiered
+//! ([`MergePolicy::Tiered`], [`TIER_RUNS`] runs a tier): reads probe one run per level,
+//! and the write amplification this costs is measured (docs/design.md).
 //!
 //! Lock order: `files`, then `current`; `work` is never held while taking another.
 
@@ -17,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::key_type::KeyType;
 use crate::manifest::{write_manifest, Manifest, RunEntry};
 use crate::memtable::Memtable;
-use crate::options::{Options, SyncMode};
+use crate::options::{MergePolicy, Options, SyncMode};
 use crate::run::{run_name, Run, RunCursor, RunMeta, RunWriter};
 use crate::storage::Storage;
 use crate::version::{check_key, Merge, Snapshot, Source, Version};
@@ -40,6 +41,9 @@ pub const L0_STALL_RUNS: usize = 16;
 pub const MAX_FROZEN: usize = 2;
 /// Growth factor between levels.
 pub const LEVEL_RATIO: u64 = 8;
+
+/// Runs a tier holds before they are merged into the next (tiered policy).
+pub const TIER_RUNS: usize = 4;
 /// Entries a merge writes between checks for shutdown.
 const SHUTDOWN_CHECK: u64 = 4096;
 
@@ -94,6 +98,7 @@ pub(crate) struct Shared<K: Key> {
     log_preallocate: u64,
     freeze_bytes: Option<u64>,
     level_base_bytes: u64,
+    merge_policy: MergePolicy,
     import_chunk_bytes: usize,
     current: RwLock<Current<K>>,
     files: Mutex<Files>,
@@ -147,6 +152,7 @@ impl<K: Key> Shared<K> {
             log_preallocate: options.log_preallocate_bytes,
             freeze_bytes,
             level_base_bytes: options.level_base_bytes.max(1),
+            merge_policy: options.merge_policy,
             import_chunk_bytes: options.import_chunk_bytes.max(1),
             current: RwLock::new(Current {
                 version: Arc::new(Version {
@@ -406,6 +412,29 @@ impl<K: Key> Shared<K> {
     fn pick(&self) -> Option<Plan> {
         let files = lock(&self.files);
         let runs = &files.manifest.runs;
+        if self.merge_policy == MergePolicy::Tiered {
+            return pick_tiered(runs);
+        }
+        // A level below 0 holding several runs (left by the tiered policy) is first merged
+        // into one, so that each level again holds one run.
+        if let Some(level) = runs
+            .windows(2)
+            .find(|w| w[0].level >= 1 && w[0].level == w[1].level)
+            .map(|w| w[0].level)
+        {
+            let inputs: Vec<u64> = runs
+                .iter()
+                .filter(|r| r.level == level)
+                .map(|r| r.file_number)
+                .collect();
+            let drop_tombstones = nothing_below(runs, &inputs, level);
+            return Some(Plan {
+                inputs,
+                level,
+                drop_tombstones,
+                trivial_move: false,
+            });
+        }
         let l0: Vec<u64> = runs
             .iter()
             .filter(|r| r.level == 0)
@@ -442,7 +471,7 @@ impl<K: Key> Shared<K> {
                 });
             }
         };
-        let drop_tombstones = !runs.iter().any(|r| r.level > level);
+        let drop_tombstones = nothing_below(runs, &inputs, level);
         Some(Plan {
             inputs,
             level,
@@ -525,10 +554,12 @@ impl<K: Key> Shared<K> {
             let mut m = files.manifest.clone();
             m.runs.retain(|r| !plan.inputs.contains(&r.file_number));
             if let Some((meta, _)) = &written {
+                // First in its level: a merge's output is newer than any run left there
+                // (tiered levels hold several runs, newest first).
                 let at = m
                     .runs
                     .iter()
-                    .position(|r| r.level > plan.level)
+                    .position(|r| r.level >= plan.level)
                     .unwrap_or(m.runs.len());
                 m.runs.insert(at, entry_of(meta, plan.level));
             }
@@ -803,6 +834,34 @@ fn flush_loop<K: Key>(shared: &Shared<K>) {
             Err(e) => shared.fail(&e),
         }
     }
+}
+
+/// True when no run outside `inputs` lies at `level` or below: a merge into `level` then
+/// sees every older version of its keys, and may drop tombstones.
+fn nothing_below(runs: &[RunEntry], inputs: &[u64], level: u32) -> bool {
+    !runs
+        .iter()
+        .any(|r| r.level >= level && !inputs.contains(&r.file_number))
+}
+
+/// Tiered policy: the shallowest level holding [`TIER_RUNS`] runs or more is merged, all
+/// of its runs, into one run at the next level.
+fn pick_tiered(runs: &[RunEntry]) -> Option<Plan> {
+    let deepest = runs.iter().map(|r| r.level).max()?;
+    let level =
+        (0..=deepest).find(|&l| runs.iter().filter(|r| r.level == l).count() >= TIER_RUNS)?;
+    let inputs: Vec<u64> = runs
+        .iter()
+        .filter(|r| r.level == level)
+        .map(|r| r.file_number)
+        .collect();
+    let drop_tombstones = nothing_below(runs, &inputs, level + 1);
+    Some(Plan {
+        inputs,
+        level: level + 1,
+        drop_tombstones,
+        trivial_move: false,
+    })
 }
 
 fn merge_loop<K: Key>(shared: &Shared<K>) {

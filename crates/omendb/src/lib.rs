@@ -46,7 +46,7 @@ pub use batch::{BatchOp, WriteBatch, MAX_VALUE_LEN};
 pub use db::{Db, DbStats, RunStats, CLOSE_CHECKPOINT_BYTES, LOCK_NAME};
 pub use error::{Error, Result};
 pub use key_type::KeyType;
-pub use options::{Options, SyncMode};
+pub use options::{MergePolicy, Options, SyncMode};
 pub use verify::{key_type_at, verify, verify_storage, VerifyReport};
 pub use version::Snapshot;
 

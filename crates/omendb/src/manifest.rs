@@ -33,7 +33,8 @@ pub const MAX_RUNS: u32 = 1 << 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunEntry {
     pub file_number: u64,
-    /// 0 holds flushed memtables (runs may overlap); each deeper level holds one run.
+    /// 0 holds flushed memtables (runs may overlap); each deeper level holds one run
+    /// under the leveled policy, several (newest first) under the tiered one.
     pub level: u32,
     pub entry_count: u64,
     pub file_len: u64,
@@ -131,7 +132,7 @@ impl Manifest {
             }
             if let Some(prev) = runs.last() {
                 let prev: &RunEntry = prev;
-                if r.level < prev.level || (r.level == prev.level && r.level > 0) {
+                if r.level < prev.level {
                     return Err(bad(o, "runs out of level order"));
                 }
             }

@@ -16,6 +16,20 @@ pub enum SyncMode {
     Relaxed,
 }
 
+/// How runs are merged in the background.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MergePolicy {
+    /// One run per level below level 0, each level eight times larger than the one above
+    /// ([`Options::level_base_bytes`] for level 1): a get probes at most one run per level;
+    /// each entry is rewritten about eight times per level it passes.
+    #[default]
+    Leveled,
+    /// Size-tiered: once a tier holds four runs they are merged into one run of the next
+    /// tier. Each entry is rewritten once per tier, but a get may probe up to three runs
+    /// per tier.
+    Tiered,
+}
+
 /// Options for [`crate::Db::open_with`].
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -30,8 +44,12 @@ pub struct Options {
     /// `None`: only [`crate::Db::checkpoint`] writes memtables out).
     pub auto_checkpoint_log_bytes: Option<u64>,
     /// Bytes level 1 may hold before it is merged into level 2; each deeper level may hold
-    /// eight times more (default 256 MiB).
+    /// eight times more (default 256 MiB). Leveled merging only.
     pub level_base_bytes: u64,
+    /// How runs are merged (default [`MergePolicy::Leveled`]). A database may be reopened
+    /// with the other policy: the runs it has stay readable and later merges follow the
+    /// new one.
+    pub merge_policy: MergePolicy,
     /// Bytes of unsorted input an import sorts in memory before writing them as a run
     /// (default 256 MiB); sorted input streams straight into one run whatever its size.
     pub import_chunk_bytes: usize,
@@ -57,6 +75,7 @@ impl Default for Options {
             sync: SyncMode::Always,
             auto_checkpoint_log_bytes: Some(64 << 20),
             level_base_bytes: 256 << 20,
+            merge_policy: MergePolicy::Leveled,
             import_chunk_bytes: 256 << 20,
             mmap: true,
             log_preallocate_bytes: 1 << 20,

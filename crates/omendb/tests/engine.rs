@@ -9,7 +9,7 @@ use common::{Model, Rng};
 use omendb::storage::{MemStorage, Storage};
 use omendb::wal::format::LogHeader;
 use omendb::wal::writer::LogWriter;
-use omendb::{BatchOp, Db, KeyType, Options, SyncMode, WriteBatch};
+use omendb::{BatchOp, Db, KeyType, MergePolicy, Options, SyncMode, WriteBatch};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -49,10 +49,41 @@ fn check_equal(db: &Db<u64>, model: &Model, rng: &mut Rng) {
 
 #[test]
 fn differential_with_flushes_merges_and_reopens() {
+    differential(|_| MergePolicy::Leveled);
+}
+
+#[test]
+fn differential_tiered() {
+    differential(|_| MergePolicy::Tiered);
+}
+
+/// Each reopen switches the policy: a leveled database must cope with the several runs
+/// per level that the tiered one leaves.
+#[test]
+fn differential_switching_policies_on_reopen() {
+    differential(|reopens| {
+        if reopens % 2 == 0 {
+            MergePolicy::Tiered
+        } else {
+            MergePolicy::Leveled
+        }
+    });
+}
+
+fn differential(policy: impl Fn(u64) -> MergePolicy) {
     let mem = MemStorage::new();
     let mut model = Model::new();
     let mut rng = Rng::new(7);
-    let mut db = Db::<u64>::open_with("mem", tiny(&mem)).unwrap();
+    let mut reopens = 0;
+    let open = |reopens: u64| {
+        let opts = Options {
+            merge_policy: policy(reopens),
+            ..tiny(&mem)
+        };
+        Db::<u64>::open_with("mem", opts).unwrap()
+    };
+    let mut db = open(reopens);
+    let mut most_in_a_level = 0;
     for step in 0..12_000u64 {
         match rng.below(100) {
             0..=54 => {
@@ -91,12 +122,27 @@ fn differential_with_flushes_merges_and_reopens() {
             }
             _ => {
                 drop(db);
-                db = Db::<u64>::open_with("mem", tiny(&mem)).unwrap();
+                reopens += 1;
+                db = open(reopens);
             }
         }
         if step % 1500 == 0 {
             check_equal(&db, &model, &mut rng);
         }
+        if step % 100 == 0 {
+            let runs = db.stats().unwrap().runs;
+            for level in 1..8 {
+                let n = runs.iter().filter(|r| r.level == level).count();
+                most_in_a_level = most_in_a_level.max(n);
+            }
+        }
+    }
+    // Below level 0, the leveled policy keeps one run a level (it may briefly see more
+    // after a tiered reopen); the tiered one gathers several.
+    if policy(0) == MergePolicy::Tiered && policy(1) == MergePolicy::Tiered {
+        assert!(most_in_a_level > 1, "no tier ever held two runs");
+    } else if policy(0) == MergePolicy::Leveled && policy(1) == MergePolicy::Leveled {
+        assert_eq!(most_in_a_level, 1);
     }
     check_equal(&db, &model, &mut rng);
     let stats = db.stats().unwrap();
