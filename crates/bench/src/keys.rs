@@ -2,7 +2,8 @@
 //! structure is built from and the new keys the insert workloads add.
 //!
 //! Every generator returns exactly `count` keys, sorted ascending and distinct, and the same
-//! keys for the same seed.
+//! keys for the same seed. [`grow`] expands a real key set the same way: exact count, sorted,
+//! distinct, fixed by the seed.
 
 use crate::rng::{mix64, Rng};
 use std::fmt;
@@ -135,6 +136,129 @@ fn top_up(mut keys: Vec<u64>, count: usize, rng: &mut Rng) -> Vec<u64> {
     }
     keys.truncate(count);
     keys
+}
+
+/// Why a key set cannot be grown to the requested count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrowError {
+    #[error("cannot grow an empty key set")]
+    Empty,
+    #[error("cannot grow {have} keys to {target}: the target is smaller")]
+    TargetBelowCount { have: usize, target: usize },
+    #[error("cannot grow {have} keys to {target}: too few free u64 values above the first key")]
+    NoRoom { have: usize, target: usize },
+}
+
+/// Expands a sorted, distinct real key set to exactly `target` keys, keeping its clusters and
+/// gaps: every real key stays, and each is followed by its share of the new keys, placed
+/// close after it and never at or past the next real key.
+///
+/// How many: every real key gets the same share, `target / len - 1` new keys, and the
+/// remainder goes one each to keys chosen at random, so the key set's distribution at any
+/// scale coarser than its own gaps is kept.
+///
+/// Where: a key's *local spacing* is the smaller of its two gaps (to the key before and the
+/// key after; the first key has only the gap after, the last key's gap after runs to the end
+/// of u64). When the share fits inside one local spacing, the new keys subdivide it: inside a
+/// cluster the cluster only gets denser, and at a cluster's edge the wide gap beyond stays
+/// empty because the spacing is the cluster's, not the gap's. When it does not fit (runs of
+/// consecutive keys, or spacing tighter than the share), the key keeps what fits and hands the
+/// rest on to the next key; a key with a wider gap after it (a run's end) then places all it
+/// holds at the local spacing, up to its gap, so a run of consecutive keys goes on as a
+/// longer run and a tight cluster grows longer at its own spacing. Inside the span it covers,
+/// a key's new keys sit one per equal stratum, at a seeded random place in the stratum.
+///
+/// Fails with `NoRoom` when what reaches the last keys cannot fit below 2^64 (a key at
+/// u64::MAX has no room for any share).
+///
+/// Deterministic: the same keys, target and seed give the same keys.
+pub fn grow(keys: &[u64], target: usize, seed: u64) -> Result<Vec<u64>, GrowError> {
+    if keys.is_empty() {
+        return Err(GrowError::Empty);
+    }
+    debug_assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "keys must be sorted and distinct"
+    );
+    if target < keys.len() {
+        return Err(GrowError::TargetBelowCount {
+            have: keys.len(),
+            target,
+        });
+    }
+    let no_room = GrowError::NoRoom {
+        have: keys.len(),
+        target,
+    };
+    // Free values above the first key: 2^64 - first - len. Checked before any allocation.
+    let free = (1u128 << 64) - u128::from(keys[0]) - keys.len() as u128;
+    if ((target - keys.len()) as u128) > free {
+        return Err(no_room);
+    }
+    let mut rng = Rng::new(seed);
+    let shares = equal_shares(keys.len(), target - keys.len(), &mut rng);
+    let gaps = gaps_after(keys);
+    let mut out = Vec::with_capacity(target);
+    let mut carried: u128 = 0;
+    for (i, &key) in keys.iter().enumerate() {
+        out.push(key);
+        let demand = carried + u128::from(shares[i]);
+        if demand == 0 {
+            continue;
+        }
+        let gap = gaps[i];
+        let spacing = if i == 0 { gap } else { gap.min(gaps[i - 1]) };
+        // The span (key, key + span) the new keys use: one local spacing when they fit in it,
+        // else as many spacings as they need, never past the next key.
+        let span = if spacing > demand {
+            spacing
+        } else {
+            gap.min((demand + 1).saturating_mul(spacing))
+        };
+        let room = span - 1;
+        let placed = demand.min(room);
+        carried = demand - placed;
+        // One new key per stratum of the free offsets 1..=room: strata are disjoint and
+        // ascending, so the new keys come out distinct and sorted.
+        for j in 0..placed {
+            let lo = 1 + room * j / placed;
+            let hi = 1 + room * (j + 1) / placed;
+            let offset = lo + u128::from(rng.below((hi - lo) as u64));
+            out.push((u128::from(key) + offset) as u64);
+        }
+    }
+    if carried > 0 {
+        // Only reachable when the keys above the last real key run out of u64.
+        return Err(no_room);
+    }
+    debug_assert_eq!(out.len(), target);
+    Ok(out)
+}
+
+/// For each key, the distance to the next key; for the last, the distance to 2^64 (one past
+/// u64::MAX), so `key + gap - 1` never overflows u64.
+fn gaps_after(keys: &[u64]) -> Vec<u128> {
+    keys.iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            let next = keys.get(i + 1).map_or(1u128 << 64, |&n| u128::from(n));
+            next - u128::from(k)
+        })
+        .collect()
+}
+
+/// `extra` new keys split over `len` keys: `extra / len` each, and one more for
+/// `extra % len` keys chosen uniformly at random.
+fn equal_shares(len: usize, extra: usize, rng: &mut Rng) -> Vec<u64> {
+    let mut shares = vec![(extra / len) as u64; len];
+    let mut order: Vec<usize> = (0..len).collect();
+    // Partial Fisher-Yates: the first `extra % len` slots become a uniform random choice.
+    for i in 0..extra % len {
+        let j = i + rng.index(len - i);
+        order.swap(i, j);
+        shares[order[i]] += 1;
+    }
+    shares
 }
 
 /// The value stored with a key: a fixed function of the key, so every system holds the same
@@ -284,5 +408,112 @@ mod tests {
             inserts: vec![],
         };
         assert_eq!(dense.absent_keys(3, &mut rng), vec![20, 21, 22]);
+    }
+
+    /// Checks every promise of `grow` for one input; returns the grown keys.
+    fn check_grow(keys: &[u64], target: usize, seed: u64) -> Vec<u64> {
+        let grown = grow(keys, target, seed).unwrap();
+        assert_eq!(grown.len(), target, "count");
+        assert!(sorted_distinct(&grown), "sorted and distinct");
+        // Every real key kept; new keys only ever come after a real key, below the next
+        // one (sortedness with every real key present), so none crosses into another gap.
+        for k in keys {
+            assert!(grown.binary_search(k).is_ok(), "real key {k} dropped");
+        }
+        assert_eq!(grown[0], keys[0], "a new key below the first real key");
+        assert_eq!(grow(keys, target, seed).unwrap(), grown, "deterministic");
+        grown
+    }
+
+    /// The new keys following each real key (by index of the real key).
+    fn followers(keys: &[u64], grown: &[u64]) -> Vec<Vec<u64>> {
+        let mut out = vec![Vec::new(); keys.len()];
+        for &k in grown {
+            if keys.binary_search(&k).is_err() {
+                out[keys.partition_point(|&r| r < k) - 1].push(k);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn grow_keeps_every_key_and_gives_the_exact_count() {
+        for dist in Distribution::ALL {
+            let keys = generate(dist, 5_000, 7);
+            for target in [5_000, 5_001, 12_345, 100_000] {
+                check_grow(&keys, target, 3);
+            }
+            assert_ne!(
+                grow(&keys, 50_000, 3).unwrap(),
+                grow(&keys, 50_000, 4).unwrap(),
+                "{dist}: the seed is ignored"
+            );
+        }
+    }
+
+    #[test]
+    fn grow_subdivides_clusters_and_keeps_wide_gaps_empty() {
+        // Two clusters of step 10 with a gap of 2^40 between them; 9 new keys per real key
+        // fit within one spacing, so the clusters get denser and the gap stays empty.
+        let mut keys: Vec<u64> = (0..100).map(|i| 1_000 + 10 * i).collect();
+        keys.extend((0..100).map(|i| (1 << 40) + 10 * i));
+        let grown = check_grow(&keys, 2_000, 1);
+        for (i, f) in followers(&keys, &grown).iter().enumerate() {
+            assert_eq!(f.len(), 9);
+            assert!(f.iter().all(|&k| k - keys[i] < 10), "key {i}: {f:?}");
+        }
+        // An uneven share (2_100 = 200 x 10.5): half the keys get a tenth new key, which does
+        // not fit in one spacing.
+        // Keys that cannot fit theirs in one spacing hand the rest on to the cluster's last
+        // key, which places it at the cluster's spacing: the cluster grows longer, by at most
+        // the hundred keys handed on, and the gap beyond stays empty.
+        let grown = check_grow(&keys, 2_100, 1);
+        let last_of_first = 1_990;
+        assert!(grown
+            .iter()
+            .all(|&k| k <= last_of_first + 10 * 101 || k >= 1 << 40));
+    }
+
+    #[test]
+    fn grow_extends_runs_of_consecutive_keys() {
+        // Runs of 5 consecutive keys (like ids numbered within one second), 1000 apart: the
+        // run's keys have no room and hand their share to the run's last key, which goes on
+        // counting up: each run becomes a run of 15 consecutive keys.
+        let keys: Vec<u64> = (0..50u64)
+            .flat_map(|r| (0..5).map(move |i| r * 1000 + i))
+            .collect();
+        let grown = check_grow(&keys, 750, 5);
+        let expected: Vec<u64> = (0..50u64)
+            .flat_map(|r| (0..15).map(move |i| r * 1000 + i))
+            .collect();
+        assert_eq!(grown, expected);
+    }
+
+    #[test]
+    fn grow_near_the_top_of_u64_and_refusals() {
+        let top = [u64::MAX - 30, u64::MAX - 20, u64::MAX - 10];
+        let grown = check_grow(&top, 21, 2);
+        assert!(grown[20] > u64::MAX - 10);
+        // A key at u64::MAX cannot be followed: its share has nowhere to go.
+        assert_eq!(
+            grow(&[u64::MAX - 20, u64::MAX], 4, 2),
+            Err(GrowError::NoRoom { have: 2, target: 4 })
+        );
+        assert_eq!(grow(&[], 10, 1), Err(GrowError::Empty));
+        assert_eq!(
+            grow(&[1, 2, 3], 2, 1),
+            Err(GrowError::TargetBelowCount { have: 3, target: 2 })
+        );
+        // Four values from u64::MAX - 3 up: two keys grow to four, not to five.
+        let near = [u64::MAX - 3, u64::MAX - 1];
+        assert_eq!(
+            check_grow(&near, 4, 1),
+            vec![u64::MAX - 3, u64::MAX - 2, u64::MAX - 1, u64::MAX]
+        );
+        assert_eq!(
+            grow(&near, 5, 1),
+            Err(GrowError::NoRoom { have: 2, target: 5 })
+        );
+        assert_eq!(grow(&[5, 6], 2, 1).unwrap(), vec![5, 6]);
     }
 }

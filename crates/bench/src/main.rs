@@ -1,7 +1,7 @@
 //! `omendb-bench`: one command that reproduces every benchmark table.
 //!
 //! `cargo run --release -p omendb-bench -- [--scale 1M,10M] [--keyset uniform,lognormal,file]
-//! [--keys PATH] [--systems ...] [--workloads ...] [--reps N] [--ops N] [--seed S]
+//! [--keys PATH] [--grow-to N] [--systems ...] [--workloads ...] [--reps N] [--ops N] [--seed S]
 //! [--put-latency-puts N] [--json PATH] [--svg DIR] [--out PATH] [--quick] [--huge-pages]`
 
 #![deny(unsafe_code)]
@@ -12,7 +12,7 @@ use omendb_bench::alloc::CountingAlloc;
 use omendb_bench::durability::{probe_disk, run_durability, DurableSettings, DurableSystem};
 use omendb_bench::error::BenchError;
 use omendb_bench::keyfile::{read_key_file, KeyFileFormat};
-use omendb_bench::keys::{generate, Distribution, KeySet};
+use omendb_bench::keys::{generate, grow, Distribution, KeySet};
 use omendb_bench::memory::{HugePageSetting, MALLOC_HUGETLB};
 use omendb_bench::report::{markdown, KeySetInfo, ReportContext};
 use omendb_bench::rng::derive_seed;
@@ -46,12 +46,22 @@ struct Cli {
     #[arg(long, value_delimiter = ',', value_parser = parse_scale)]
     scale: Option<Vec<usize>>,
     /// Key sets: uniform, lognormal, normal, timestamps, clustered, file. Default:
-    /// uniform,lognormal plus `file` when a key file is given or shared/data exists.
+    /// uniform,lognormal plus `file`: the --keys files, or else every key file in shared/data
+    /// and in this repository's data/ directory.
     #[arg(long, value_delimiter = ',')]
     keyset: Option<Vec<String>>,
     /// Key file(s): SOSD binary (u64 LE count, then keys) or text, one key per line (detected).
     #[arg(long)]
     keys: Vec<PathBuf>,
+    /// Grow every key file's set to N keys in the structures (K, M, G suffixes), keeping its
+    /// clusters and gaps: each real key stays and is followed by an equal share of new keys,
+    /// spaced like the real keys around it and never past the next real key (runs of
+    /// consecutive keys grow longer). The new keys the insert workloads need are grown too,
+    /// so the file's set holds N plus those; deterministic from --seed. --scale defaults to N;
+    /// a file that already holds that many keys is used as it is. Synthetic key sets ignore
+    /// it. The report names a grown set `<file>-grown`.
+    #[arg(long, value_parser = parse_scale)]
+    grow_to: Option<usize>,
     /// Systems to run (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
     systems: Option<Vec<SystemId>>,
@@ -145,7 +155,48 @@ enum Source {
         name: String,
         keys: Vec<u64>,
         note: String,
+        origin: FileOrigin,
     },
+}
+
+/// Where a key file came from: the default run treats the repository's own files as extra
+/// sets for the in-memory maps (see `trimmed` in `run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileOrigin {
+    /// Named with --keys.
+    Given,
+    /// Found in shared/data.
+    Shared,
+    /// Found in this repository's data/ directory.
+    Repo,
+}
+
+/// This repository's data/ directory of key files (see data/README.md).
+fn repo_data_dir() -> Option<PathBuf> {
+    // Canonical, so the report names the file without the crate's `../..`.
+    std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"))
+        .ok()
+        .filter(|p| p.is_dir())
+}
+
+/// Loads every key file of `dir` (each regular file but the directory's markdown
+/// documentation; subdirectories such as data/recipes are skipped), in name order. A file
+/// that is not a key file is reported and skipped.
+fn load_dir(dir: &Path, origin: FileOrigin, sources: &mut Vec<Source>) -> Result<(), BenchError> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| BenchError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| p.extension().is_none_or(|e| e != "md"))
+        .collect();
+    found.sort();
+    for p in found {
+        match load_file(&p, origin) {
+            Ok(s) => sources.push(s),
+            Err(e) => eprintln!("skipping {}: {e}", p.display()),
+        }
+    }
+    Ok(())
 }
 
 fn shared_data_dir() -> Option<PathBuf> {
@@ -159,7 +210,7 @@ fn shared_data_dir() -> Option<PathBuf> {
     .find(|p| p.is_dir())
 }
 
-fn load_file(path: &Path) -> Result<Source, BenchError> {
+fn load_file(path: &Path, origin: FileOrigin) -> Result<Source, BenchError> {
     let f = read_key_file(path)?;
     let name = path
         .file_stem()
@@ -184,6 +235,7 @@ fn load_file(path: &Path) -> Result<Source, BenchError> {
         name,
         keys: f.keys,
         note,
+        origin,
     })
 }
 
@@ -196,34 +248,28 @@ fn resolve_sources(cli: &Cli) -> Result<Vec<Source>, BenchError> {
     for name in &names {
         let name = name.trim().to_ascii_lowercase();
         if name == "file" {
-            let mut files = cli.keys.clone();
-            if files.is_empty() {
-                if let Some(dir) = shared_data_dir() {
-                    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
-                        .map_err(|e| BenchError::io(&dir, e))?
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.is_file())
-                        // The directory's own documentation is not a key file.
-                        .filter(|p| p.extension().is_none_or(|e| e != "md"))
-                        .collect();
-                    found.sort();
-                    for p in found {
-                        match load_file(&p) {
-                            Ok(s) => sources.push(s),
-                            Err(e) => eprintln!("skipping {}: {e}", p.display()),
-                        }
+            if cli.keys.is_empty() {
+                let dirs = [
+                    (shared_data_dir(), FileOrigin::Shared),
+                    (repo_data_dir(), FileOrigin::Repo),
+                ];
+                let mut any = false;
+                for (dir, origin) in dirs {
+                    if let Some(dir) = dir {
+                        load_dir(&dir, origin, &mut sources)?;
+                        any = true;
                     }
-                    continue;
                 }
-                if explicit.is_some() {
+                if !any && explicit.is_some() {
                     return Err(BenchError::Usage(
-                        "--keyset file needs --keys PATH (no shared/data directory found)".into(),
+                        "--keyset file needs --keys PATH (no shared/data or data directory found)"
+                            .into(),
                     ));
                 }
                 continue;
             }
-            for p in files.drain(..) {
-                sources.push(load_file(&p)?);
+            for p in &cli.keys {
+                sources.push(load_file(p, FileOrigin::Given)?);
             }
         } else {
             let dist = Distribution::from_name(&name).ok_or_else(|| {
@@ -392,10 +438,11 @@ fn killed_exit_code(_status: &std::process::ExitStatus) -> i32 {
 
 fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
     let started = Instant::now();
-    let scales = cli
-        .scale
-        .clone()
-        .unwrap_or_else(|| vec![if cli.quick { QUICK_SCALE } else { 10_000_000 }]);
+    let scales = cli.scale.clone().unwrap_or_else(|| {
+        vec![cli
+            .grow_to
+            .unwrap_or(if cli.quick { QUICK_SCALE } else { 10_000_000 })]
+    });
     let reps = cli.reps.unwrap_or(if cli.quick { 2 } else { 3 }).max(1);
     let ops = cli
         .ops
@@ -426,13 +473,23 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
         systems: systems.clone(),
         tmp_dir: cli.tmp_dir.clone().unwrap_or_else(std::env::temp_dir),
     };
-    let sources = resolve_sources(cli)?;
+    let mut sources = resolve_sources(cli)?;
     if sources.is_empty() {
         return Err(BenchError::Usage("no key set to run".into()));
     }
 
     // (source index, scale) pairs; file key sets run at most at their own size, once per size.
     let m = counts.new_keys_needed();
+    if let Some(target) = cli.grow_to {
+        for src in &mut sources {
+            if let Source::File {
+                name, keys, note, ..
+            } = src
+            {
+                grow_file_keys(name, keys, note, target + m, cli.seed)?;
+            }
+        }
+    }
     let mut jobs: Vec<(usize, usize)> = Vec::new();
     for (i, src) in sources.iter().enumerate() {
         let mut sizes: Vec<usize> = Vec::new();
@@ -474,20 +531,29 @@ fn run(cli: &Cli, huge_pages: HugePageSetting) -> Result<bool, BenchError> {
         0
     };
     // The default run keeps redb and fjall to the first synthetic key set and the key
-    // files: on lognormal keys they repeat uniform's story at a minute and a half per
-    // 10M, which the default run's ten-minute budget cannot spare.
+    // files of shared/data: on lognormal keys they repeat uniform's story at a minute and a
+    // half per 10M, which the default run's ten-minute budget cannot spare. The
+    // repository's own key files (data/) are there to test the learned index on more kinds
+    // of real keys: the default run gives them to the default AlexMap and BTreeMap alone
+    // (every system on all of them would add over two minutes).
     let first_synthetic = sources
         .iter()
         .position(|s| matches!(s, Source::Synthetic(_)));
     let trimmed = |i: usize, systems: &[SystemId]| -> Vec<SystemId> {
-        let skip_peers = cli.systems.is_none()
-            && matches!(sources[i], Source::Synthetic(_))
-            && Some(i) != first_synthetic;
-        systems
-            .iter()
-            .copied()
-            .filter(|s| !(skip_peers && matches!(s, SystemId::Redb | SystemId::Fjall)))
-            .collect()
+        let keep = |s: &SystemId| -> bool {
+            if cli.systems.is_some() {
+                return true;
+            }
+            match &sources[i] {
+                Source::Synthetic(_) => {
+                    Some(i) == first_synthetic || !matches!(s, SystemId::Redb | SystemId::Fjall)
+                }
+                Source::File { origin, .. } => {
+                    *origin != FileOrigin::Repo || matches!(s, SystemId::Alex | SystemId::Btree)
+                }
+            }
+        };
+        systems.iter().copied().filter(keep).collect()
     };
     let all_systems = settings.systems.clone();
     let per_scale: u64 = jobs
@@ -725,6 +791,35 @@ impl Outputs {
     }
 }
 
+/// `--grow-to`: grows a key file's set to `pool` keys (the structures' count plus the new
+/// keys for inserts) with `keys::grow`, renames it `<name>-grown` and says so in its note. A
+/// file that already holds `pool` keys is left as it is (its note says so).
+fn grow_file_keys(
+    name: &mut String,
+    keys: &mut Vec<u64>,
+    note: &mut String,
+    pool: usize,
+    seed: u64,
+) -> Result<(), BenchError> {
+    if keys.len() >= pool {
+        note.push_str(&format!(
+            "; not grown: already {} keys, --grow-to asks for {pool} with the insert keys",
+            keys.len()
+        ));
+        return Ok(());
+    }
+    let grow_seed = derive_seed(seed, &format!("grow:{name}:{pool}"));
+    let real = keys.len();
+    *keys = grow(keys, pool, grow_seed)
+        .map_err(|e| BenchError::Usage(format!("--grow-to on {name}: {e}")))?;
+    name.push_str("-grown");
+    note.push_str(&format!(
+        "; grown from {real} to {pool} keys (each real key followed by an equal share of new \
+         keys at its local spacing, before the next real key), grow seed {grow_seed:#018x}"
+    ));
+    Ok(())
+}
+
 fn describe_dist(d: Distribution) -> String {
     match d {
         Distribution::Uniform => "uniform random u64, distinct".into(),
@@ -791,9 +886,48 @@ mod tests {
             ])
         );
         assert!(Cli::try_parse_from(["omendb-bench", "--systems", "oracle"]).is_err());
+        assert_eq!(cli.grow_to, None);
+        let cli = Cli::try_parse_from(["omendb-bench", "--grow-to", "10M"]).unwrap();
+        assert_eq!(cli.grow_to, Some(10_000_000));
         assert!(!cli.huge_pages);
         let cli = Cli::try_parse_from(["omendb-bench", "--quick", "--huge-pages"]).unwrap();
         assert!(cli.huge_pages);
+    }
+
+    #[test]
+    fn grow_to_grows_file_sets_and_renames_them() {
+        let (mut name, mut keys, mut note) = ("f".to_string(), vec![10, 20, 30], String::new());
+        grow_file_keys(&mut name, &mut keys, &mut note, 9, 1).unwrap();
+        assert_eq!((name.as_str(), keys.len()), ("f-grown", 9));
+        assert!(note.contains("grown from 3 to 9 keys"), "{note}");
+        // A set already that large is used as it is.
+        let (mut name, mut keys, mut note) = ("g".to_string(), vec![1, 2, 3], String::new());
+        grow_file_keys(&mut name, &mut keys, &mut note, 3, 1).unwrap();
+        assert_eq!((name.as_str(), keys), ("g", vec![1, 2, 3]));
+        assert!(note.contains("not grown"), "{note}");
+        // A set that cannot grow (a key at u64::MAX) is a usage error, not a panic.
+        let (mut name, mut keys, mut note) = ("h".to_string(), vec![u64::MAX], String::new());
+        assert!(grow_file_keys(&mut name, &mut keys, &mut note, 2, 1).is_err());
+    }
+
+    #[test]
+    fn the_repository_key_files_load() {
+        // data/ holds the repository's own key files; the default run reads them all.
+        let dir = repo_data_dir().expect("the repository has a data/ directory");
+        let mut sources = Vec::new();
+        load_dir(&dir, FileOrigin::Repo, &mut sources).unwrap();
+        assert!(sources.len() >= 3);
+        for src in &sources {
+            let Source::File {
+                name, keys, origin, ..
+            } = src
+            else {
+                panic!("a file source")
+            };
+            assert_eq!(*origin, FileOrigin::Repo);
+            assert!(keys.len() >= 500_000, "{name}: {} keys", keys.len());
+            assert!(keys.windows(2).all(|w| w[0] < w[1]), "{name}");
+        }
     }
 
     #[test]
