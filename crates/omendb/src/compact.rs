@@ -355,6 +355,7 @@ impl<K: Key> Shared<K> {
         }
         let meta = w.finish()?;
         let run = Run::open(&*self.storage, file_number, self.key_type)?;
+        run.mark_written_here();
         Ok(Some((meta, Arc::new(run))))
     }
 
@@ -730,6 +731,7 @@ impl<K: Key> Shared<K> {
             .sync_dir()
             .map_err(|e| Error::io("directory", e))?;
         let run = Run::open(&*self.storage, meta.file_number, self.key_type)?;
+        run.mark_written_here();
         written.push((meta, Arc::new(run)));
         Ok(())
     }

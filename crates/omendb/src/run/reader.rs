@@ -217,6 +217,17 @@ impl Run {
         (self.min_key, self.max_key)
     }
 
+    /// Takes every block as checked: for a run this process has just written, whose block
+    /// checksums it computed from the entries it held. Runs opened from an existing file
+    /// are checked block by block on first read.
+    pub fn mark_written_here(&self) {
+        let blocks = self.block_count();
+        for (i, word) in self.verified.iter().enumerate() {
+            let bits = (blocks - i * 64).min(64);
+            word.store(if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 }, Ordering::Relaxed);
+        }
+    }
+
     /// Heap bytes held for this run: fences, offsets, model, verified bits.
     pub fn heap_bytes(&self) -> usize {
         self.fences.capacity() * 8
