@@ -65,6 +65,21 @@ fn cpu_ns() -> Option<u64> {
     stat.split_whitespace().next()?.parse().ok()
 }
 
+/// The process's anonymous memory in transparent huge pages, as Linux reports it (in
+/// `/proc/self/smaps_rollup`), if readable: whether the map's memory was in huge pages
+/// (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1` asks glibc's malloc for them) changes both
+/// times, through the TLB misses of every lookup.
+fn huge_pages() -> Option<String> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let line = rollup.lines().find(|l| l.starts_with("AnonHugePages:"))?;
+    Some(
+        line.split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 /// Per-lookup times of one pass: wall-clock and on-processor, in ns.
 #[derive(Clone, Copy)]
 struct PassTime {
@@ -150,6 +165,9 @@ fn main() {
         .map(|i| keys[(mix(LOOKUP_SEED ^ mix(i)) % n as u64) as usize])
         .collect();
     drop(keys);
+    if let Some(huge) = huge_pages() {
+        println!("anonymous memory in huge pages: {huge}");
+    }
 
     let mut times: [Vec<PassTime>; 3] = Default::default();
     let mut sums = [None; 3];
