@@ -24,6 +24,7 @@
 //! `model.rs`.
 #![deny(unsafe_code)]
 
+mod batch;
 mod bulk_load;
 mod check;
 mod config;

@@ -310,7 +310,7 @@ pub fn steps(settings: &RunSettings) -> u64 {
             settings
                 .workloads
                 .iter()
-                .filter(|w| sys.supports(**w))
+                .filter(|w| runs(sys.as_ref(), **w))
                 .map(|w| match w {
                     Workload::BuildInserts | Workload::Grow => {
                         reps.min(settings.build_inserts_reps)
@@ -320,6 +320,11 @@ pub fn steps(settings: &RunSettings) -> u64 {
                 .sum::<u64>()
         })
         .sum()
+}
+
+/// Whether `run_turn` runs `w` on `sys`: the batched lookups only where the system has them.
+fn runs(sys: &dyn System, w: Workload) -> bool {
+    sys.supports(w) && (w != Workload::LookupBatch || sys.batches_lookups())
 }
 
 fn check_len(sys: &mut dyn System, want: usize) -> Result<(), BenchError> {
@@ -565,7 +570,7 @@ fn run_turn(
             )
         });
         for w in order {
-            if !wants(w) || !sys.supports(w) {
+            if !wants(w) || !runs(sys, w) {
                 continue;
             }
             wd.step(
@@ -579,6 +584,7 @@ fn run_turn(
             let t = Instant::now();
             let checksum = match w {
                 Workload::LookupUniform => sys.lookups(&plan.uniform, TxnMode::OneTransaction)?,
+                Workload::LookupBatch => sys.lookup_batches(&plan.uniform)?,
                 Workload::LookupZipf => sys.lookups(&plan.zipf, TxnMode::OneTransaction)?,
                 Workload::LookupAbsent => sys.lookups(&plan.absent, TxnMode::OneTransaction)?,
                 Workload::LookupAutocommit => {

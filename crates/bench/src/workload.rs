@@ -16,6 +16,9 @@ pub enum Workload {
     BuildInserts,
     /// Point lookups of existing keys chosen uniformly, random order.
     LookupUniform,
+    /// The same lookups as `LookupUniform`, through the batched lookup `AlexMap::get_many`,
+    /// `LOOKUP_BATCH` keys per call (AlexMap systems only).
+    LookupBatch,
     /// Point lookups of existing keys chosen by a Zipf law (theta 0.99), hot keys scattered.
     LookupZipf,
     /// Point lookups of keys absent from the structure (drawn from the gaps between keys).
@@ -43,10 +46,11 @@ pub enum Workload {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 14] = [
+    pub const ALL: [Workload; 15] = [
         Workload::BuildBulk,
         Workload::BuildInserts,
         Workload::LookupUniform,
+        Workload::LookupBatch,
         Workload::LookupZipf,
         Workload::LookupAbsent,
         Workload::LookupAutocommit,
@@ -65,6 +69,7 @@ impl Workload {
             Workload::BuildBulk => "build-bulk",
             Workload::BuildInserts => "build-inserts",
             Workload::LookupUniform => "lookup-uniform",
+            Workload::LookupBatch => "lookup-batch",
             Workload::LookupZipf => "lookup-zipf",
             Workload::LookupAbsent => "lookup-absent",
             Workload::LookupAutocommit => "lookup-autocommit",
@@ -85,6 +90,10 @@ impl Workload {
             Workload::BuildBulk => "build from sorted pairs; ns per key",
             Workload::BuildInserts => "build by inserting pairs in random order; ns per key",
             Workload::LookupUniform => "get existing key, uniform choice; value read",
+            Workload::LookupBatch => {
+                "lookup-uniform's keys in their order through AlexMap::get_many, 256 per call \
+                 into one reused vector, the values read; ns per key (AlexMap systems only)"
+            }
             Workload::LookupZipf => "get existing key, Zipf 0.99 choice; value read",
             Workload::LookupAbsent => "get absent key",
             Workload::LookupAutocommit => "get existing key, one autocommit transaction each",
@@ -146,6 +155,9 @@ pub enum Op {
 
 /// Length of every range scan.
 pub const SCAN_LEN: usize = 100;
+/// Keys per call of the batched lookups (`LookupBatch`): enough that filling and draining
+/// `get_many`'s pipeline of 16 lookups is a small share of a call.
+pub const LOOKUP_BATCH: usize = 256;
 /// Fraction of inserts in the read-heavy mix.
 const READ_HEAVY_INSERT_PERCENT: u64 = 5;
 const WRITE_HEAVY_INSERT_PERCENT: u64 = 50;
@@ -329,7 +341,7 @@ impl Plan {
     pub fn ops(&self, w: Workload, autocommit: usize) -> usize {
         match w {
             Workload::BuildBulk | Workload::BuildInserts => self.sorted_pairs.len(),
-            Workload::LookupUniform => self.uniform.len(),
+            Workload::LookupUniform | Workload::LookupBatch => self.uniform.len(),
             Workload::LookupZipf => self.zipf.len(),
             Workload::LookupAbsent => self.absent.len(),
             Workload::LookupAutocommit => autocommit.min(self.uniform.len()),

@@ -3,7 +3,7 @@
 
 use super::{fold, Phase, System, SystemId, FOLD_NEW};
 use crate::error::BenchError;
-use crate::workload::{Op, TxnMode, Workload};
+use crate::workload::{Op, TxnMode, Workload, LOOKUP_BATCH};
 use alex::{AlexMap, Config};
 use std::collections::BTreeMap;
 
@@ -67,6 +67,15 @@ impl MapOps for BTreeMap<u64, u64> {
 fn lookups<M: MapOps>(map: &M, keys: &[u64]) -> u64 {
     keys.iter()
         .fold(0u64, |acc, &k| fold(acc, map.get_value(k)))
+}
+
+/// `lookups` through `get_many`, `LOOKUP_BATCH` keys per call, into one reused vector.
+fn lookup_batches(map: &AlexMap<u64, u64>, keys: &[u64]) -> u64 {
+    let mut out = Vec::with_capacity(LOOKUP_BATCH);
+    keys.chunks(LOOKUP_BATCH).fold(0u64, |acc, batch| {
+        map.get_many(batch, &mut out);
+        out.iter().fold(acc, |acc, v| fold(acc, v.copied()))
+    })
 }
 
 fn range_scans<M: MapOps>(map: &M, starts: &[u64], len: usize) -> u64 {
@@ -157,6 +166,14 @@ impl System for AlexSystem {
 
     fn lookups(&mut self, keys: &[u64], _mode: TxnMode) -> Result<u64, BenchError> {
         Ok(lookups(self.map(), keys))
+    }
+
+    fn batches_lookups(&self) -> bool {
+        true
+    }
+
+    fn lookup_batches(&mut self, keys: &[u64]) -> Result<u64, BenchError> {
+        Ok(lookup_batches(self.map(), keys))
     }
 
     fn range_scans(&mut self, starts: &[u64], len: usize) -> Result<u64, BenchError> {

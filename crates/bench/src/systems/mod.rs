@@ -116,6 +116,20 @@ pub trait System {
     /// Builds from empty by inserting `pairs` in the given (random) order.
     fn build_inserts(&mut self, pairs: &[(u64, u64)]) -> Result<Vec<Phase>, BenchError>;
     fn lookups(&mut self, keys: &[u64], mode: TxnMode) -> Result<u64, BenchError>;
+    /// Whether the system has a batched lookup (`lookup_batches`): `Workload::LookupBatch`
+    /// runs on those that have, whatever `supports` says.
+    fn batches_lookups(&self) -> bool {
+        false
+    }
+    /// The lookups of `keys`, in their order, through the system's batched lookup,
+    /// `LOOKUP_BATCH` keys per call; folds the values as `lookups` does, so the checksums
+    /// agree.
+    fn lookup_batches(&mut self, _keys: &[u64]) -> Result<u64, BenchError> {
+        Err(BenchError::Usage(format!(
+            "{} has no batched lookup",
+            self.id().name()
+        )))
+    }
     fn range_scans(&mut self, starts: &[u64], len: usize) -> Result<u64, BenchError>;
     fn inserts(&mut self, pairs: &[(u64, u64)]) -> Result<u64, BenchError>;
     fn mixed(&mut self, ops: &[Op]) -> Result<u64, BenchError>;
