@@ -64,6 +64,18 @@ fn main() {
             t.elapsed().as_nanos() as f64 / probes.len() as f64
         );
     }
+    for round in 0..3 {
+        let t = Instant::now();
+        let mut sum = 0u64;
+        for chunk in probes.chunks(256) {
+            db.get_many_with(chunk, |_, v| sum = sum.wrapping_add(v.unwrap()[0] as u64))
+                .unwrap();
+        }
+        println!(
+            "round {round}: get_many {:.0} ns (checksum {sum})",
+            t.elapsed().as_nanos() as f64 / probes.len() as f64
+        );
+    }
     let puts: usize = std::env::args().nth(3).map_or(0, |s| s.parse().unwrap());
     if puts > 0 {
         let mut lat = Vec::with_capacity(puts);

@@ -342,6 +342,22 @@ impl<K: Key> Db<K> {
         self.snapshot().get_with(key, f)
     }
 
+    /// The values of `keys`, in their order, from one snapshot; `None` for a key that is
+    /// absent. Faster than a `get` per key: the snapshot is taken once and lookups are
+    /// overlapped (see [`Snapshot::get_many_with`]).
+    pub fn get_many(&self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out = vec![None; keys.len()];
+        self.snapshot()
+            .get_many_with(keys, |i, v| out[i] = v.map(<[u8]>::to_vec))?;
+        Ok(out)
+    }
+
+    /// Calls `f(i, value)` for each of `keys` in order without copying the values, from
+    /// one snapshot (see [`Snapshot::get_many_with`]).
+    pub fn get_many_with(&self, keys: &[K], f: impl FnMut(usize, Option<&[u8]>)) -> Result<()> {
+        self.snapshot().get_many_with(keys, f)
+    }
+
     /// Whether `key` is present.
     pub fn contains_key(&self, key: K) -> Result<bool> {
         self.snapshot().contains_key(key)

@@ -12,7 +12,8 @@
 //! - [`storage`]: the backend trait, the file system (runs read through `mmap`) and a
 //!   fault-injecting memory model.
 
-// `unsafe` only where a file is mapped into memory (storage/file.rs).
+// `unsafe` only where a file is mapped into memory (storage/file.rs) and for the
+// prefetch instruction (run/reader.rs).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

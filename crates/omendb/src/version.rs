@@ -102,6 +102,29 @@ impl<K: Key> Snapshot<K> {
         })
     }
 
+    /// Calls `f(i, value)` for each of `keys` in order, `value` being what
+    /// [`Snapshot::get_with`] would pass (`None` when absent). The keys need not be sorted.
+    /// Lookups in runs read in place are started a few keys ahead, so their cache misses
+    /// overlap.
+    pub fn get_many_with(&self, keys: &[K], mut f: impl FnMut(usize, Option<&[u8]>)) -> Result<()> {
+        const AHEAD: usize = 8;
+        for &key in keys {
+            check_key(key)?;
+        }
+        for (i, &key) in keys.iter().enumerate() {
+            if let Some(&next) = keys.get(i + AHEAD) {
+                let image = next.to_ordered();
+                for run in &self.version.runs {
+                    run.prefetch(image);
+                }
+            }
+            if self.get_with(key, |v| f(i, Some(v)))?.is_none() {
+                f(i, None);
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `key` is present.
     pub fn contains_key(&self, key: K) -> Result<bool> {
         Ok(self.get_with(key, |_| ())?.is_some())

@@ -77,6 +77,10 @@ fn nan_keys_and_wrong_key_types_are_typed_errors() {
         let db = Db::<f64>::open(dir.path()).unwrap();
         assert!(matches!(db.put(f64::NAN, b"x"), Err(Error::InvalidKey(_))));
         assert!(matches!(db.get(f64::NAN), Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            db.get_many(&[1.0, f64::NAN]),
+            Err(Error::InvalidKey(_))
+        ));
         assert!(matches!(db.range(f64::NAN..), Err(Error::InvalidKey(_))));
         db.put(-0.0, b"neg zero").unwrap();
         db.put(f64::INFINITY, b"inf").unwrap();

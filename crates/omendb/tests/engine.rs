@@ -37,6 +37,10 @@ fn check_equal(db: &Db<u64>, model: &Model, rng: &mut Rng) {
     let got: Model = db.iter().unwrap().into_iter().collect();
     assert_eq!(&got, model);
     assert_eq!(db.len().unwrap(), model.len());
+    // Batched gets, unsorted, with repeats and absent keys, past the prefetch distance.
+    let keys: Vec<u64> = (0..rng.below(100)).map(|_| rng.below(3100)).collect();
+    let want: Vec<Option<Vec<u8>>> = keys.iter().map(|k| model.get(k).cloned()).collect();
+    assert_eq!(db.get_many(&keys).unwrap(), want, "get_many {keys:?}");
     for _ in 0..200 {
         let k = rng.below(3000);
         assert_eq!(db.get(k).unwrap().as_ref(), model.get(&k), "get {k}");
