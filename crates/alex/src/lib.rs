@@ -30,6 +30,7 @@ mod config;
 mod cost;
 #[allow(unsafe_code)]
 mod data_node;
+mod edge;
 mod entry;
 mod error;
 mod images;
@@ -41,6 +42,7 @@ mod model;
 mod ops;
 mod remove;
 mod simd;
+mod sorted;
 mod split;
 mod stats;
 mod tree;
@@ -69,6 +71,20 @@ pub(crate) struct PathStep {
     pub slot: usize,
 }
 
+/// Where the last key past an end of the map went, valid while the tree's
+/// shape is unchanged: a key beyond `leaf`'s keys on that side that
+/// `parent` (`None`: the leaf is the root) routes to `leaf` belongs there,
+/// with no descent and no search. `parent` is on the tree's edge (its
+/// subtree holds the first or last data node), so such a key passes
+/// through it: routing is monotone, and the key lies beyond a key of that
+/// subtree, toward the subtree's end of the map.
+#[derive(Debug, Clone, Copy)]
+struct EdgeHint {
+    shape: u64,
+    parent: Option<InnerId>,
+    leaf: DataId,
+}
+
 /// An ordered map from numeric keys to values, indexed by a multi-level
 /// ALEX learned index.
 ///
@@ -88,6 +104,9 @@ pub struct AlexMap<K: Key, V> {
     counters: Counters,
     /// Scratch for the descent of the operation in progress.
     path: Vec<PathStep>,
+    /// Where appends and prepends go (`EdgeHint`).
+    right_hint: Option<EdgeHint>,
+    left_hint: Option<EdgeHint>,
 }
 
 impl<K: Key, V> Default for AlexMap<K, V> {
@@ -110,6 +129,8 @@ impl<K: Key, V: Clone> Clone for AlexMap<K, V> {
             len: self.len,
             counters: self.counters,
             path: Vec::new(),
+            right_hint: self.right_hint,
+            left_hint: self.left_hint,
         }
     }
 }
@@ -129,6 +150,8 @@ impl<K: Key, V> AlexMap<K, V> {
             len: 0,
             counters: Counters::default(),
             path: Vec::new(),
+            right_hint: None,
+            left_hint: None,
         })
     }
 
@@ -248,6 +271,27 @@ impl<K: Key, V> AlexMap<K, V> {
         }
         let t = key.to_ordered();
         let (mut key, mut value) = (key, value);
+        // A key past an end of the map, where the last such key went: no
+        // descent, no search.
+        if let Some((leaf, right)) = self.edge_target(t) {
+            let node = &mut self.tree[leaf];
+            let done = if right {
+                node.push_back(key, value)
+            } else {
+                node.push_front(key, value)
+            };
+            match done {
+                Insert::Inserted => {
+                    self.len += 1;
+                    return Ok(None);
+                }
+                Insert::Replaced(_) => unreachable!("an edge key is new"),
+                Insert::NoRoom(k, v, why) => {
+                    (key, value) = (k, v);
+                    split::make_room(self, leaf, t, why);
+                }
+            }
+        }
         // Each round makes room (see split.rs); a bounded number of rounds
         // always suffices, so running past the bound is a bug to report
         // loudly rather than a loop to hang in.
@@ -274,6 +318,7 @@ impl<K: Key, V> AlexMap<K, V> {
             match self.tree[leaf].insert(key, value) {
                 Insert::Inserted => {
                     self.len += 1;
+                    self.note_edge_insert(leaf, t);
                     return Ok(None);
                 }
                 Insert::Replaced(old) => return Ok(Some(old)),
@@ -282,6 +327,78 @@ impl<K: Key, V> AlexMap<K, V> {
                     value = v;
                     split::make_room(self, leaf, t, why);
                 }
+            }
+        }
+    }
+
+    /// The data node a key image past an end of the map belongs in, and
+    /// whether that end is the right one, when an edge hint says so.
+    #[inline(always)]
+    fn edge_target(&self, t: u64) -> Option<(DataId, bool)> {
+        let valid = |hint: Option<EdgeHint>| hint.filter(|h| h.shape == self.tree.shape());
+        let routes = |h: EdgeHint| match h.parent {
+            None => true,
+            Some(p) => {
+                let p = &self.tree[p];
+                p.children[p.slot_for(t)] == tree::NodeRef::data(h.leaf)
+            }
+        };
+        if let Some(h) = valid(self.right_hint) {
+            if self.tree[h.leaf].max_ord().is_some_and(|m| t > m) && routes(h) {
+                return Some((h.leaf, true));
+            }
+        }
+        if let Some(h) = valid(self.left_hint) {
+            if self.tree[h.leaf].min_ord().is_some_and(|m| t < m) && routes(h) {
+                return Some((h.leaf, false));
+            }
+        }
+        None
+    }
+
+    /// After `t` was inserted into `leaf` by a descent: if it became the
+    /// node's largest (smallest) key and the node hangs from an inner node
+    /// on the tree's right (left) edge, notes where later keys past it go.
+    fn note_edge_insert(&mut self, leaf: DataId, t: u64) {
+        let node = &self.tree[leaf];
+        if node.len() < 2 {
+            return;
+        }
+        let right = node.max_ord() == Some(t);
+        if !right && node.min_ord() != Some(t) {
+            return;
+        }
+        let hint = self.tree.shape();
+        let reached = self.descend_with_path(t);
+        debug_assert_eq!(reached, leaf);
+        let Some((last, above)) = self.path.split_last() else {
+            let hint = Some(EdgeHint {
+                shape: hint,
+                parent: None,
+                leaf,
+            });
+            (self.right_hint, self.left_hint) = (hint, hint);
+            return;
+        };
+        let on_edge = above.iter().all(|step| {
+            let inner = &self.tree[step.inner];
+            let (start, len) = inner.block_of(step.slot);
+            if right {
+                start + len == inner.fanout()
+            } else {
+                start == 0
+            }
+        });
+        if on_edge {
+            let hint = Some(EdgeHint {
+                shape: hint,
+                parent: Some(last.inner),
+                leaf,
+            });
+            if right {
+                self.right_hint = hint;
+            } else {
+                self.left_hint = hint;
             }
         }
     }
