@@ -1,5 +1,6 @@
 //! Appends and prepends into an empty map, one `insert` at a time, against
-//! `BTreeMap` doing the same; and a sorted run inserted into a loaded map.
+//! `BTreeMap` doing the same; and sorted runs inserted into a loaded map by
+//! `extend_sorted`, one `insert` at a time, and `BTreeMap::extend`.
 //!
 //! `cargo run --release -p alex --example append -- [keys] [reps]`
 //!
@@ -122,6 +123,47 @@ fn one_by_one(name: &str, keys: &[u64], reps: usize) {
     );
 }
 
+/// A sorted run inserted into a map of `base` (sorted, distinct), timed per
+/// pair: `extend_sorted`, the same run inserted one by one, and
+/// `BTreeMap::extend` on a `BTreeMap` of the same entries. The maps are
+/// built before the clock starts.
+fn sorted_run(name: &str, base: &[(u64, u64)], run: &[(u64, u64)], reps: usize) {
+    let m = run.len();
+    let (mut batch, mut single, mut btree) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sums = [0u64; 3];
+    for _ in 0..reps {
+        let mut map = AlexMap::bulk_load_slice(base).expect("sorted");
+        let (ns, _) = timed(m, || {
+            map.extend_sorted(run.iter().copied()).expect("sorted")
+        });
+        batch.push(ns);
+        sums[0] = checksum(map.iter());
+        drop(map);
+        let mut map = AlexMap::bulk_load_slice(base).expect("sorted");
+        let (ns, _) = timed(m, || {
+            for &(k, v) in run {
+                map.insert(k, v);
+            }
+        });
+        single.push(ns);
+        sums[1] = checksum(map.iter());
+        drop(map);
+        let mut map: BTreeMap<u64, u64> = base.iter().copied().collect();
+        let (ns, _) = timed(m, || map.extend(run.iter().copied()));
+        btree.push(ns);
+        sums[2] = checksum(map.iter());
+    }
+    assert!(sums.iter().all(|&s| s == sums[0]), "the maps differ");
+    let (b, s, t) = (median(batch), median(single), median(btree));
+    println!(
+        "{name}: run of {m} into {} keys, median of {reps}: extend_sorted {b:.1} ns/pair, one by one {s:.1}, btree extend {t:.1}; one-by-one/extend_sorted {:.2}x, btree/extend_sorted {:.2}x, checksum {:016x}",
+        base.len(),
+        s / b,
+        t / b,
+        sums[0]
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map_or(10_000_000, |a| a.parse().expect("keys"));
@@ -130,4 +172,22 @@ fn main() {
     one_by_one("append", &keys, reps);
     let reversed: Vec<u64> = keys.iter().rev().copied().collect();
     one_by_one("prepend", &reversed, reps);
+
+    // Sorted runs into a map of uniform random keys: spread over the whole
+    // key range, or dense in one spot (consecutive integers).
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut base: Vec<u64> = (0..n / 5).map(|_| rng.next() >> 1).collect();
+    base.sort_unstable();
+    base.dedup();
+    let base: Vec<(u64, u64)> = base.into_iter().map(|k| (k, k)).collect();
+    for m in [n / 100, n / 20] {
+        let mut run: Vec<u64> = (0..m).map(|_| rng.next() >> 1).collect();
+        run.sort_unstable();
+        run.dedup();
+        let run: Vec<(u64, u64)> = run.into_iter().map(|k| (k, !k)).collect();
+        sorted_run("sorted run, spread", &base, &run, reps);
+        let start = base[base.len() / 3].0 + 1;
+        let dense: Vec<(u64, u64)> = (0..m as u64).map(|i| (start + i, i)).collect();
+        sorted_run("sorted run, dense", &base, &dense, reps);
+    }
 }

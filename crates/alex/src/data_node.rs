@@ -17,7 +17,10 @@
 //!   it is not before `first` (save the trailing `MAX_KEY` gaps). Leading
 //!   gaps keep the keys of removed smallest keys: removing a node's first
 //!   key rewrites no gap, so draining a node from the front costs the same
-//!   per key as draining it from the back;
+//!   per key as draining it from the back. A new first key that is smaller
+//!   than the leading gap before it sets every leading gap to `K::MIN_KEY`
+//!   (`lower_leading_gaps`), so a run of prepends rewrites each gap once,
+//!   not all of them at every prepend;
 //! - `num_keys` is the number of set bits, and at least one slot exists.
 //!
 //! This module knows nothing about the tree or the cost policy: it reports

@@ -295,7 +295,9 @@ fn carve<K: Key, V>(
             Side::Right => (a, w0),
             Side::Left => (e - w0, w0),
         };
-        place_tiles(map, leaf, parent, model, wide, kept_tile, &tiles, t, side, rate);
+        place_tiles(
+            map, leaf, parent, model, wide, kept_tile, &tiles, t, side, rate,
+        );
         map.counters.splits_sideways += 1;
         true
     }

@@ -12,7 +12,15 @@
 //! `inner_node.rs`); the tree's shape (`tree.rs`: the arenas, typed ids,
 //! the root and the sibling list of data nodes); the algorithms that change
 //! the shape through the tree's operations (`bulk_load.rs`, `split.rs`,
-//! `remove.rs`), deciding by `cost.rs`; and this map.
+//! `edge.rs`, `remove.rs`), deciding by `cost.rs`; and this map
+//! (`sorted.rs` adds sorted runs to it).
+//!
+//! A key past the last key of the map (or before the first) goes straight
+//! to the data node the previous such key went to, with no descent and no
+//! search, while the tree keeps its shape (`EdgeHint`); when that node is
+//! full, the keys from the new one on get a node of their own beside it
+//! (`edge.rs`), so appended keys fill nodes in order and the tree stays
+//! shallow.
 //!
 //! Keys are numbers ([`Key`]: `u64 i64 u32 i32 f64 f32`); models predict in
 //! floating point but every comparison is exact, on the key's ordered `u64`
@@ -79,10 +87,10 @@ pub(crate) struct PathStep {
 /// through it: routing is monotone, and the key lies beyond a key of that
 /// subtree, toward the subtree's end of the map.
 #[derive(Debug, Clone, Copy)]
-struct EdgeHint {
-    shape: u64,
-    parent: Option<InnerId>,
-    leaf: DataId,
+pub(crate) struct EdgeHint {
+    pub shape: u64,
+    pub parent: Option<InnerId>,
+    pub leaf: DataId,
 }
 
 /// An ordered map from numeric keys to values, indexed by a multi-level

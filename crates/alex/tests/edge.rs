@@ -44,7 +44,9 @@ fn assert_same(map: &AlexMap<u64, u64>, model: &BTreeMap<u64, u64>, ctx: &str) {
     map.check();
     assert_eq!(map.len(), model.len(), "len {ctx}");
     assert!(
-        map.iter().map(|(k, v)| (*k, *v)).eq(model.iter().map(|(k, v)| (*k, *v))),
+        map.iter()
+            .map(|(k, v)| (*k, *v))
+            .eq(model.iter().map(|(k, v)| (*k, *v))),
         "contents {ctx}"
     );
 }

@@ -320,7 +320,10 @@ fn run<K: ModelKey>(config: &Config, ops: &[Op<K>]) -> Result<(), TestCaseError>
                 match sorted_run_error(&keys) {
                     Some(e) => prop_assert_eq!(got, Err(e)),
                     None => {
-                        let new = keys.iter().filter(|k| !model.contains_key(&k.ord())).count();
+                        let new = keys
+                            .iter()
+                            .filter(|k| !model.contains_key(&k.ord()))
+                            .count();
                         for (k, v) in pairs {
                             model.insert(k.ord(), (k, v));
                         }
