@@ -16,7 +16,8 @@
 //! - the entry count equals `len()`;
 //! - an edge hint (where the last key past an end went, `lib.rs`) that is
 //!   current (its shape is the tree's) names a live data node and, if any,
-//!   its parent, an inner node on that edge of the tree (every ancestor's
+//!   its parent, an inner node on that edge of the tree, and a bound no
+//!   nearer the middle than the node's end key (every ancestor's
 //!   step to it is its first block, or its last) with the node among its
 //!   children; with no parent, the node is the root.
 
@@ -159,6 +160,18 @@ pub(crate) fn check<K: Key, V>(map: &AlexMap<K, V>) {
             continue;
         };
         assert!(seen_data.contains(&h.leaf), "edge hint names a dead node");
+        let node = &tree[h.leaf];
+        if right {
+            assert!(
+                node.max_ord().is_none_or(|m| m <= h.bound),
+                "right edge hint's bound below its node's largest key"
+            );
+        } else {
+            assert!(
+                node.min_ord().is_none_or(|m| m >= h.bound),
+                "left edge hint's bound above its node's smallest key"
+            );
+        }
         let Some(parent) = h.parent else {
             assert_eq!(tree.root(), NodeRef::data(h.leaf), "edge hint: no root");
             continue;

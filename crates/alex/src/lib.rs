@@ -86,11 +86,17 @@ pub(crate) struct PathStep {
 /// subtree holds the first or last data node), so such a key passes
 /// through it: routing is monotone, and the key lies beyond a key of that
 /// subtree, toward the subtree's end of the map.
+///
+/// `bound` is at least the leaf's largest key image (right) or at most its
+/// smallest (left): every insert that moves the leaf's end updates it, and
+/// removes only move the end inward. So a key not past it is told apart
+/// without reading the leaf, and random inserts pay one comparison.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EdgeHint {
     pub shape: u64,
     pub parent: Option<InnerId>,
     pub leaf: DataId,
+    pub bound: u64,
 }
 
 /// An ordered map from numeric keys to values, indexed by a multi-level
@@ -291,6 +297,14 @@ impl<K: Key, V> AlexMap<K, V> {
             match done {
                 Insert::Inserted => {
                     self.len += 1;
+                    let hint = if right {
+                        &mut self.right_hint
+                    } else {
+                        &mut self.left_hint
+                    };
+                    if let Some(h) = hint {
+                        h.bound = t;
+                    }
                     return Ok(None);
                 }
                 Insert::Replaced(_) => unreachable!("an edge key is new"),
@@ -351,13 +365,16 @@ impl<K: Key, V> AlexMap<K, V> {
                 p.children[p.slot_for(t)] == tree::NodeRef::data(h.leaf)
             }
         };
+        // An emptied leaf has no end to go past: its keys' place is found
+        // by a descent.
+        let holds_keys = |h: EdgeHint| self.tree[h.leaf].len() > 0;
         if let Some(h) = valid(self.right_hint) {
-            if self.tree[h.leaf].max_ord().is_some_and(|m| t > m) && routes(h) {
+            if t > h.bound && routes(h) && holds_keys(h) {
                 return Some((h.leaf, true));
             }
         }
         if let Some(h) = valid(self.left_hint) {
-            if self.tree[h.leaf].min_ord().is_some_and(|m| t < m) && routes(h) {
+            if t < h.bound && routes(h) && holds_keys(h) {
                 return Some((h.leaf, false));
             }
         }
@@ -368,6 +385,13 @@ impl<K: Key, V> AlexMap<K, V> {
     /// node's largest (smallest) key and the node hangs from an inner node
     /// on the tree's right (left) edge, notes where later keys past it go.
     fn note_edge_insert(&mut self, leaf: DataId, t: u64) {
+        // A hint's bound follows its leaf's ends.
+        if let Some(h) = self.right_hint.as_mut().filter(|h| h.leaf == leaf) {
+            h.bound = h.bound.max(t);
+        }
+        if let Some(h) = self.left_hint.as_mut().filter(|h| h.leaf == leaf) {
+            h.bound = h.bound.min(t);
+        }
         let node = &self.tree[leaf];
         if node.len() < 2 {
             return;
@@ -380,12 +404,20 @@ impl<K: Key, V> AlexMap<K, V> {
         let reached = self.descend_with_path(t);
         debug_assert_eq!(reached, leaf);
         let Some((last, above)) = self.path.split_last() else {
-            let hint = Some(EdgeHint {
+            let max = self.tree[leaf].max_ord().expect("not empty");
+            let min = self.tree[leaf].min_ord().expect("not empty");
+            self.right_hint = Some(EdgeHint {
                 shape: hint,
                 parent: None,
                 leaf,
+                bound: max,
             });
-            (self.right_hint, self.left_hint) = (hint, hint);
+            self.left_hint = Some(EdgeHint {
+                shape: hint,
+                parent: None,
+                leaf,
+                bound: min,
+            });
             return;
         };
         let on_edge = above.iter().all(|step| {
@@ -402,6 +434,7 @@ impl<K: Key, V> AlexMap<K, V> {
                 shape: hint,
                 parent: Some(last.inner),
                 leaf,
+                bound: t,
             });
             if right {
                 self.right_hint = hint;
