@@ -264,3 +264,67 @@ fn sequential_keys_with_removes_under_small_nodes() {
         assert_same(&map, &model, "at the end");
     }
 }
+
+#[test]
+fn sorted_runs_match_btreemap_and_unsorted_runs_change_nothing() {
+    // Runs of every shape into maps of every configuration: empty, one
+    // key, overlapping present keys, dense in one node, spread over many
+    // nodes, past either end, and as large as the map (the rebuild path).
+    // A run out of order, or with a repeated key, is refused whole.
+    use alex::AlexError;
+    for config in configs() {
+        let mut rng = SplitMix64::new(19);
+        let base: Vec<(u64, u64)> = ascending(&mut rng, 1 << 30, 20_000, 1 << 20)
+            .into_iter()
+            .map(|k| (k, k))
+            .collect();
+        let mut map = AlexMap::bulk_load_with_config(config.clone(), base.clone()).unwrap();
+        let mut model: BTreeMap<u64, u64> = base.iter().copied().collect();
+        let (lo, hi) = (base[0].0, base[base.len() - 1].0);
+        let present: Vec<u64> = base.iter().map(|p| p.0).collect();
+        for round in 0..60u64 {
+            let mut keys: Vec<u64> = match round % 6 {
+                0 => Vec::new(),
+                1 => vec![present[rng.below(present.len())] + rng.below(2) as u64],
+                2 => (0..rng.below(3000))
+                    .map(|_| present[rng.below(present.len())])
+                    .collect(),
+                3 => {
+                    let at = lo + rng.next_u64() % (hi - lo);
+                    (0..rng.below(5000) as u64).map(|i| at + i).collect()
+                }
+                4 => (0..rng.below(4000))
+                    .map(|_| lo / 2 + rng.next_u64() % (2 * hi))
+                    .collect(),
+                _ => (0..rng.below(8000))
+                    .map(|_| rng.next_u64() % (4 * hi))
+                    .collect(),
+            };
+            keys.sort_unstable();
+            keys.dedup();
+            let run: Vec<(u64, u64)> = keys.iter().map(|&k| (k, round)).collect();
+            let new = keys.iter().filter(|k| !model.contains_key(k)).count();
+            assert_eq!(map.extend_sorted(run.iter().copied()), Ok(new));
+            model.extend(run);
+            if keys.len() >= 2 {
+                let mut bad: Vec<(u64, u64)> = keys.iter().map(|&k| (k, 0)).collect();
+                let i = 1 + rng.below(bad.len() - 1);
+                bad.swap(i - 1, i);
+                assert_eq!(
+                    map.extend_sorted(bad.iter().copied()),
+                    Err(AlexError::UnsortedInput { index: i })
+                );
+                bad.swap(i - 1, i);
+                bad[i].0 = bad[i - 1].0;
+                assert_eq!(
+                    map.extend_sorted(bad),
+                    Err(AlexError::DuplicateKey { index: i })
+                );
+            }
+            if round % 10 == 0 {
+                assert_same(&map, &model, &format!("round {round} ({config:?})"));
+            }
+        }
+        assert_same(&map, &model, &format!("at the end ({config:?})"));
+    }
+}
