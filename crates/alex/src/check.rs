@@ -13,7 +13,13 @@
 //! - each data node satisfies its own invariants (`DataNode::check`), keys
 //!   increase strictly across nodes in list order, and every key is routed
 //!   from the root to the node that holds it;
-//! - the entry count equals `len()`.
+//! - the entry count equals `len()`;
+//! - an edge hint (where the last key past an end went, `lib.rs`) that is
+//!   current (its shape is the tree's) names a live data node and, if any,
+//!   its parent, an inner node on that edge of the tree, and a bound no
+//!   nearer the middle than the node's end key (every ancestor's
+//!   step to it is its first block, or its last) with the node among its
+//!   children; with no parent, the node is the root.
 
 use std::collections::HashSet;
 
@@ -148,4 +154,47 @@ pub(crate) fn check<K: Key, V>(map: &AlexMap<K, V>) {
         }
     }
     assert_eq!(count, map.len, "entry count != len()");
+
+    for (hint, right) in [(map.right_hint, true), (map.left_hint, false)] {
+        let Some(h) = hint.filter(|h| h.shape == tree.shape()) else {
+            continue;
+        };
+        assert!(seen_data.contains(&h.leaf), "edge hint names a dead node");
+        let node = &tree[h.leaf];
+        if right {
+            assert!(
+                node.max_ord().is_none_or(|m| m <= h.bound),
+                "right edge hint's bound below its node's largest key"
+            );
+        } else {
+            assert!(
+                node.min_ord().is_none_or(|m| m >= h.bound),
+                "left edge hint's bound above its node's smallest key"
+            );
+        }
+        let Some(parent) = h.parent else {
+            assert_eq!(tree.root(), NodeRef::data(h.leaf), "edge hint: no root");
+            continue;
+        };
+        assert!(
+            tree[parent].children.contains(&NodeRef::data(h.leaf)),
+            "edge hint: the node is not the parent's child"
+        );
+        // Down the edge from the root, the parent must be met.
+        let mut at = tree.root();
+        loop {
+            let Child::Inner(i) = at.get() else {
+                panic!("edge hint: the parent is not on the edge (right: {right})");
+            };
+            if i == parent {
+                break;
+            }
+            let children = &tree[i].children;
+            at = if right {
+                children[children.len() - 1]
+            } else {
+                children[0]
+            };
+        }
+    }
 }

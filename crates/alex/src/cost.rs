@@ -163,6 +163,72 @@ pub(crate) fn spread_edge_room(used: usize) -> usize {
     used / 8
 }
 
+// Appends and prepends (`edge.rs`).
+
+/// The density at which a node laid out for keys arriving at one end
+/// places them: its model's slope is the key rate over this, so a key
+/// lands at its predicted slot or, arriving early, right after the last
+/// key, and the keys stay a slot or two from their predictions.
+pub(crate) const EDGE_PLACEMENT_DENSITY: f64 = 0.9;
+/// Slots an edge node is planned with beyond what the keys expected in
+/// its part of the parent take at `EDGE_PLACEMENT_DENSITY`: room for a key
+/// rate a little above the last node's before the node is full. Planned
+/// nodes end about `EDGE_PLACEMENT_DENSITY / EDGE_SLACK` full, under
+/// `Config::max_density` (0.85 by default), whose key limit would
+/// otherwise cut them short.
+pub(crate) const EDGE_SLACK: f64 = 1.1;
+/// Share of the largest data node that the keys of one slot of a new root
+/// above an edge node fill when planned, so that a key rate up to this
+/// much above the one measured still fits one node per slot.
+pub(crate) const EDGE_ROOT_SLOT_SHARE: f64 = 0.9;
+/// Keys a data node needs for its key rate to plan edge nodes by, or for
+/// its own line to place the keys to come.
+pub(crate) const EDGE_RATE_MIN_KEYS: usize = 64;
+
+/// Whether a node's inserts have been at one end (its right one when
+/// `right`) rather than spread: all but its first insert (which found it
+/// empty), or `APPEND_MOSTLY_THRESHOLD` of them.
+pub(crate) fn edge_inserts_dominate(counters: &NodeCounters, right: bool) -> bool {
+    let at_end = if right {
+        counters.appends
+    } else {
+        counters.prepends
+    };
+    let n = counters.inserts;
+    n > 0 && at_end as f64 >= APPEND_MOSTLY_THRESHOLD * (n - 1) as f64
+}
+
+/// Keys one slot of a new root above an edge node spans, planned.
+pub(crate) fn edge_keys_per_root_slot(config: &Config) -> f64 {
+    let slots = config.max_data_node_slots as f64 * EDGE_ROOT_SLOT_SHARE;
+    slots * EDGE_PLACEMENT_DENSITY / EDGE_SLACK
+}
+
+/// Slots for `held` keys laid out for keys at one end: at the placement
+/// density.
+pub(crate) fn edge_used_slots(held: usize) -> usize {
+    (held as f64 / EDGE_PLACEMENT_DENSITY).ceil() as usize
+}
+
+/// Slots of an edge node holding `held` keys and planned for `expected`
+/// in all: at the placement density with `EDGE_SLACK` to spare, at least
+/// twice what `held + 1` keys take at the initial density (so that a node
+/// planned small still takes keys), at most the largest node (unless
+/// `held + 1` keys need more).
+pub(crate) fn edge_node_slots(config: &Config, expected: f64, held: usize) -> usize {
+    let planned = (expected.max(0.0) * EDGE_SLACK / EDGE_PLACEMENT_DENSITY).ceil();
+    let planned = if planned.is_finite() {
+        planned.min(usize::MAX as f64 / 2.0) as usize
+    } else {
+        0
+    };
+    let least = 2 * slots_for(config, held + 1);
+    planned
+        .max(least)
+        .min(config.max_data_node_slots)
+        .max(slots_for(config, held + 1))
+}
+
 /// Whether a node must split whatever the costs, about to hold `keys` keys
 /// in `slots` slots: more keys than a node is built with, more slots than a
 /// node may have, or room needed at an edge (`edge_room_denied`) that the
@@ -278,6 +344,18 @@ pub(crate) const EXTEND_SORT_MIN: usize = 64;
 /// `batch` pairs (at least a quarter of the map), rather than inserting them.
 pub(crate) fn extend_rebuilds(batch: usize, len: usize) -> bool {
     batch.saturating_mul(4) >= len
+}
+
+/// A group of a sorted run routed to one data node is merged with the
+/// node's keys (one rebuild) when it holds at least this share of them;
+/// a smaller one is inserted key by key, each next to the one before, in
+/// cache, which costs less than copying the whole node.
+pub(crate) const SORTED_GROUP_MERGE_SHARE: f64 = 0.125;
+
+/// Whether `extend_sorted` merges a group of `group` keys into a data node
+/// holding `keys`.
+pub(crate) fn sorted_group_merges(group: usize, keys: usize) -> bool {
+    group as f64 >= SORTED_GROUP_MERGE_SHARE * keys as f64
 }
 
 /// Whether `retain` rebuilds a map of `len` entries to remove `removed` of

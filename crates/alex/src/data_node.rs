@@ -17,7 +17,10 @@
 //!   it is not before `first` (save the trailing `MAX_KEY` gaps). Leading
 //!   gaps keep the keys of removed smallest keys: removing a node's first
 //!   key rewrites no gap, so draining a node from the front costs the same
-//!   per key as draining it from the back;
+//!   per key as draining it from the back. A new first key that is smaller
+//!   than the leading gap before it sets every leading gap to `K::MIN_KEY`
+//!   (`lower_leading_gaps`), so a run of prepends rewrites each gap once,
+//!   not all of them at every prepend;
 //! - `num_keys` is the number of set bits, and at least one slot exists.
 //!
 //! This module knows nothing about the tree or the cost policy: it reports
@@ -1097,10 +1100,14 @@ impl<K: Key, V> DataNode<K, V> {
             // down to the first one holding a key no larger (leading gaps
             // are non-decreasing), so a node emptied from the front does not
             // rewrite its whole empty front for a new smallest key.
-            let mut g = q;
-            while g > lo && ord(self.slots[g - 1].key) > t {
-                g -= 1;
-                self.slots[g].key = key;
+            if prev.is_none() {
+                self.lower_leading_gaps(q, t);
+            } else {
+                let mut g = q;
+                while g > lo && ord(self.slots[g - 1].key) > t {
+                    g -= 1;
+                    self.slots[g].key = key;
+                }
             }
             if prev.is_none() {
                 // The key is the node's new first. The gaps after it, up to
@@ -1160,6 +1167,106 @@ impl<K: Key, V> DataNode<K, V> {
         }
         self.num_keys += 1;
         Insert::Inserted
+    }
+
+    /// The image of the node's largest key, if it holds any.
+    #[inline(always)]
+    pub fn max_ord(&self) -> Option<u64> {
+        (self.num_keys > 0).then(|| ord(self.slots[self.last as usize].key))
+    }
+
+    /// The image of the node's smallest key, if it holds any.
+    #[inline(always)]
+    pub fn min_ord(&self) -> Option<u64> {
+        (self.num_keys > 0).then(|| ord(self.slots[self.first as usize].key))
+    }
+
+    /// Inserts a key above every key of the node (which holds at least
+    /// one), with no search: the slot is the model's, clamped past the last
+    /// key, or the slot right after the last key when the model sends the
+    /// key past the end (as `insert` places a key past the end). Refuses as
+    /// `insert` would: at the key limit, or when the last slot is taken.
+    #[inline]
+    pub fn push_back(&mut self, key: K, value: V) -> Insert<K, V> {
+        let t = ord(key);
+        debug_assert!(self.max_ord().is_some_and(|m| m < t));
+        let cap = self.slots.len();
+        let last = self.last as usize;
+        if self.num_keys >= self.limit {
+            return Insert::NoRoom(key, value, NoRoom::Full);
+        }
+        if last == cap - 1 {
+            return Insert::NoRoom(key, value, NoRoom::RightEdge);
+        }
+        let predicted = self.model.predict(t, cap);
+        let q = if predicted == cap - 1 {
+            last + 1
+        } else {
+            predicted.max(last + 1)
+        };
+        // The trailing gaps before the new key held `MAX_KEY`: they now
+        // hold the key to their right.
+        for g in last + 1..q {
+            self.slots[g].key = key;
+        }
+        self.write_gap(q, key, value);
+        self.last = count_u32(q);
+        self.num_keys += 1;
+        self.counters.record_insert(1, true, false);
+        Insert::Inserted
+    }
+
+    /// Inserts a key below every key of the node (which holds at least
+    /// one), with no search: the mirror of [`DataNode::push_back`].
+    #[inline]
+    pub fn push_front(&mut self, key: K, value: V) -> Insert<K, V> {
+        let t = ord(key);
+        debug_assert!(self.min_ord().is_some_and(|m| t < m));
+        let cap = self.slots.len();
+        let first = self.first as usize;
+        if self.num_keys >= self.limit {
+            return Insert::NoRoom(key, value, NoRoom::Full);
+        }
+        if first == 0 {
+            return Insert::NoRoom(key, value, NoRoom::LeftEdge);
+        }
+        let predicted = self.model.predict(t, cap);
+        let q = if predicted == 0 {
+            first - 1
+        } else {
+            predicted.min(first - 1)
+        };
+        // Gaps between the new key and the old first were leading gaps
+        // (which may hold removed keys): now they hold the key to their
+        // right. Leading gaps before it must not hold a larger key.
+        let right = self.slots[first].key;
+        for g in q + 1..first {
+            self.slots[g].key = right;
+        }
+        self.lower_leading_gaps(q, t);
+        self.write_gap(q, key, value);
+        self.set_first(q);
+        self.num_keys += 1;
+        self.counters.record_insert(1, false, true);
+        Insert::Inserted
+    }
+
+    /// Before a new first key `t` goes into slot `q`: if the leading gap
+    /// just before it holds a larger key, every leading gap takes the
+    /// smallest key (they stay non-decreasing, none above `t`). Rewriting
+    /// them to `t` instead would redo them all at each of a run of
+    /// prepends; this way a gap is rewritten at most once until a rebuild.
+    #[inline]
+    fn lower_leading_gaps(&mut self, q: usize, t: u64) {
+        if q == 0 || ord(self.slots[q - 1].key) <= t {
+            return;
+        }
+        let floor = ord(K::MIN_KEY);
+        let mut g = q;
+        while g > 0 && ord(self.slots[g - 1].key) != floor {
+            g -= 1;
+            self.slots[g].key = K::MIN_KEY;
+        }
     }
 
     /// Writes a pair into slot `i`, which holds no value, and marks it

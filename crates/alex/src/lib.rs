@@ -12,7 +12,15 @@
 //! `inner_node.rs`); the tree's shape (`tree.rs`: the arenas, typed ids,
 //! the root and the sibling list of data nodes); the algorithms that change
 //! the shape through the tree's operations (`bulk_load.rs`, `split.rs`,
-//! `remove.rs`), deciding by `cost.rs`; and this map.
+//! `edge.rs`, `remove.rs`), deciding by `cost.rs`; and this map
+//! (`sorted.rs` adds sorted runs to it).
+//!
+//! A key past the last key of the map (or before the first) goes straight
+//! to the data node the previous such key went to, with no descent and no
+//! search, while the tree keeps its shape (`EdgeHint`); when that node is
+//! full, the keys from the new one on get a node of their own beside it
+//! (`edge.rs`), so appended keys fill nodes in order and the tree stays
+//! shallow.
 //!
 //! Keys are numbers ([`Key`]: `u64 i64 u32 i32 f64 f32`); models predict in
 //! floating point but every comparison is exact, on the key's ordered `u64`
@@ -31,6 +39,7 @@ mod config;
 mod cost;
 #[allow(unsafe_code)]
 mod data_node;
+mod edge;
 mod entry;
 mod error;
 mod images;
@@ -42,6 +51,7 @@ mod model;
 mod ops;
 mod remove;
 mod simd;
+mod sorted;
 mod split;
 mod stats;
 mod tree;
@@ -70,6 +80,26 @@ pub(crate) struct PathStep {
     pub slot: usize,
 }
 
+/// Where the last key past an end of the map went, valid while the tree's
+/// shape is unchanged: a key beyond `leaf`'s keys on that side that
+/// `parent` (`None`: the leaf is the root) routes to `leaf` belongs there,
+/// with no descent and no search. `parent` is on the tree's edge (its
+/// subtree holds the first or last data node), so such a key passes
+/// through it: routing is monotone, and the key lies beyond a key of that
+/// subtree, toward the subtree's end of the map.
+///
+/// `bound` is at least the leaf's largest key image (right) or at most its
+/// smallest (left): every insert that moves the leaf's end updates it, and
+/// removes only move the end inward. So a key not past it is told apart
+/// without reading the leaf, and random inserts pay one comparison.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EdgeHint {
+    pub shape: u64,
+    pub parent: Option<InnerId>,
+    pub leaf: DataId,
+    pub bound: u64,
+}
+
 /// An ordered map from numeric keys to values, indexed by a multi-level
 /// ALEX learned index.
 ///
@@ -89,6 +119,9 @@ pub struct AlexMap<K: Key, V> {
     counters: Counters,
     /// Scratch for the descent of the operation in progress.
     path: Vec<PathStep>,
+    /// Where appends and prepends go (`EdgeHint`).
+    right_hint: Option<EdgeHint>,
+    left_hint: Option<EdgeHint>,
 }
 
 impl<K: Key, V> Default for AlexMap<K, V> {
@@ -111,6 +144,8 @@ impl<K: Key, V: Clone> Clone for AlexMap<K, V> {
             len: self.len,
             counters: self.counters,
             path: Vec::new(),
+            right_hint: self.right_hint,
+            left_hint: self.left_hint,
         }
     }
 }
@@ -130,6 +165,8 @@ impl<K: Key, V> AlexMap<K, V> {
             len: 0,
             counters: Counters::default(),
             path: Vec::new(),
+            right_hint: None,
+            left_hint: None,
         })
     }
 
@@ -249,6 +286,35 @@ impl<K: Key, V> AlexMap<K, V> {
         }
         let t = key.to_ordered();
         let (mut key, mut value) = (key, value);
+        // A key past an end of the map, where the last such key went: no
+        // descent, no search.
+        if let Some((leaf, right)) = self.edge_target(t) {
+            let node = &mut self.tree[leaf];
+            let done = if right {
+                node.push_back(key, value)
+            } else {
+                node.push_front(key, value)
+            };
+            match done {
+                Insert::Inserted => {
+                    self.len += 1;
+                    let hint = if right {
+                        &mut self.right_hint
+                    } else {
+                        &mut self.left_hint
+                    };
+                    if let Some(h) = hint {
+                        h.bound = t;
+                    }
+                    return Ok(None);
+                }
+                Insert::Replaced(_) => unreachable!("an edge key is new"),
+                Insert::NoRoom(k, v, why) => {
+                    (key, value) = (k, v);
+                    split::make_room(self, leaf, t, why);
+                }
+            }
+        }
         // Each round makes room (see split.rs); a bounded number of rounds
         // always suffices, so running past the bound is a bug to report
         // loudly rather than a loop to hang in.
@@ -275,6 +341,7 @@ impl<K: Key, V> AlexMap<K, V> {
             match self.tree[leaf].insert(key, value) {
                 Insert::Inserted => {
                     self.len += 1;
+                    self.note_edge_insert(leaf, t);
                     return Ok(None);
                 }
                 Insert::Replaced(old) => return Ok(Some(old)),
@@ -283,6 +350,97 @@ impl<K: Key, V> AlexMap<K, V> {
                     value = v;
                     split::make_room(self, leaf, t, why);
                 }
+            }
+        }
+    }
+
+    /// The data node a key image past an end of the map belongs in, and
+    /// whether that end is the right one, when an edge hint says so.
+    #[inline(always)]
+    fn edge_target(&self, t: u64) -> Option<(DataId, bool)> {
+        let valid = |hint: Option<EdgeHint>| hint.filter(|h| h.shape == self.tree.shape());
+        let routes = |h: EdgeHint| match h.parent {
+            None => true,
+            Some(p) => {
+                let p = &self.tree[p];
+                p.children[p.slot_for(t)] == tree::NodeRef::data(h.leaf)
+            }
+        };
+        // An emptied leaf has no end to go past: its keys' place is found
+        // by a descent.
+        let holds_keys = |h: EdgeHint| self.tree[h.leaf].len() > 0;
+        if let Some(h) = valid(self.right_hint) {
+            if t > h.bound && routes(h) && holds_keys(h) {
+                return Some((h.leaf, true));
+            }
+        }
+        if let Some(h) = valid(self.left_hint) {
+            if t < h.bound && routes(h) && holds_keys(h) {
+                return Some((h.leaf, false));
+            }
+        }
+        None
+    }
+
+    /// After `t` was inserted into `leaf` by a descent: if it became the
+    /// node's largest (smallest) key and the node hangs from an inner node
+    /// on the tree's right (left) edge, notes where later keys past it go.
+    fn note_edge_insert(&mut self, leaf: DataId, t: u64) {
+        // A hint's bound follows its leaf's ends.
+        if let Some(h) = self.right_hint.as_mut().filter(|h| h.leaf == leaf) {
+            h.bound = h.bound.max(t);
+        }
+        if let Some(h) = self.left_hint.as_mut().filter(|h| h.leaf == leaf) {
+            h.bound = h.bound.min(t);
+        }
+        let node = &self.tree[leaf];
+        if node.len() < 2 {
+            return;
+        }
+        let right = node.max_ord() == Some(t);
+        if !right && node.min_ord() != Some(t) {
+            return;
+        }
+        let hint = self.tree.shape();
+        let reached = self.descend_with_path(t);
+        debug_assert_eq!(reached, leaf);
+        let Some((last, above)) = self.path.split_last() else {
+            let max = self.tree[leaf].max_ord().expect("not empty");
+            let min = self.tree[leaf].min_ord().expect("not empty");
+            self.right_hint = Some(EdgeHint {
+                shape: hint,
+                parent: None,
+                leaf,
+                bound: max,
+            });
+            self.left_hint = Some(EdgeHint {
+                shape: hint,
+                parent: None,
+                leaf,
+                bound: min,
+            });
+            return;
+        };
+        let on_edge = above.iter().all(|step| {
+            let inner = &self.tree[step.inner];
+            let (start, len) = inner.block_of(step.slot);
+            if right {
+                start + len == inner.fanout()
+            } else {
+                start == 0
+            }
+        });
+        if on_edge {
+            let hint = Some(EdgeHint {
+                shape: hint,
+                parent: Some(last.inner),
+                leaf,
+                bound: t,
+            });
+            if right {
+                self.right_hint = hint;
+            } else {
+                self.left_hint = hint;
             }
         }
     }

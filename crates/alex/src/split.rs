@@ -38,6 +38,9 @@ enum Side {
 pub(crate) fn make_room<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, t: u64, why: NoRoom) {
     let reached = map.descend_with_path(t);
     debug_assert_eq!(reached, leaf);
+    if crate::edge::make_edge_room(map, leaf, t) {
+        return;
+    }
     if let Some((side, target)) = out_of_root_domain(map, leaf, t) {
         if expand_root(map, target, side) {
             return;
@@ -344,6 +347,18 @@ fn split_sideways<K: Key, V>(
 /// fan-out, which the cost model picks.
 fn split_down<K: Key, V>(map: &mut AlexMap<K, V>, leaf: DataId, parent: Option<PathStep>) {
     let pairs = map.tree[leaf].drain();
+    subtree_in_place(map, leaf, parent, pairs);
+}
+
+/// Replaces `leaf` (emptied) by a subtree over `pairs` (sorted, distinct,
+/// all routed to `leaf`) whose root is an inner node, as `split_down`
+/// does.
+pub(crate) fn subtree_in_place<K: Key, V>(
+    map: &mut AlexMap<K, V>,
+    leaf: DataId,
+    parent: Option<PathStep>,
+    pairs: Vec<(K, V)>,
+) {
     let (place, unit) = match parent {
         Some(step) => {
             let p = &map.tree[step.inner];

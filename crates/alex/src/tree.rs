@@ -17,8 +17,9 @@
 //!   whole tree, in place of one data node, or past either end;
 //! - `replace_leaf` gives a data node new contents in its place in the list
 //!   (an expansion, a contraction, the left half of a split or a merge);
-//! - `insert_leaf_after` adds a data node after another (the right half of
-//!   a split sideways), `remove_leaf` takes one out (a merge);
+//! - `insert_leaf_after` and `insert_leaf_before` add a data node beside
+//!   another (the right half of a split sideways, the nodes a full edge node
+//!   hands keys to), `remove_leaf` takes one out (a merge);
 //! - `attach` hangs a node at the root or over a block of an inner node's
 //!   slots; `alloc_inner` and `free_inner` add and drop inner nodes;
 //! - `compact` drops freed arena entries, renumbering every reference.
@@ -220,6 +221,11 @@ pub(crate) struct Tree<K: Key, V> {
     free_data: Vec<DataId>,
     first_leaf: DataId,
     last_leaf: DataId,
+    /// Changes with every change of shape (any node allocated, freed,
+    /// replaced, attached or relinked, any inner node borrowed mutably), so
+    /// that a note of where the last append went (`AlexMap`'s edge hints)
+    /// is known stale without tracking what made it so.
+    shape: u64,
 }
 
 impl<K: Key, V: Clone> Clone for Tree<K, V> {
@@ -232,6 +238,7 @@ impl<K: Key, V: Clone> Clone for Tree<K, V> {
             free_data: self.free_data.clone(),
             first_leaf: self.first_leaf,
             last_leaf: self.last_leaf,
+            shape: self.shape,
         }
     }
 }
@@ -262,6 +269,7 @@ impl<K: Key, V> Index<InnerId> for Tree<K, V> {
 impl<K: Key, V> IndexMut<InnerId> for Tree<K, V> {
     #[inline(always)]
     fn index_mut(&mut self, id: InnerId) -> &mut InnerNode {
+        self.shape += 1;
         &mut self.inner[id.index()]
     }
 }
@@ -278,6 +286,7 @@ impl<K: Key, V> Tree<K, V> {
             free_data: Vec::new(),
             first_leaf: first,
             last_leaf: first,
+            shape: 0,
         };
         tree.clear();
         tree
@@ -286,6 +295,7 @@ impl<K: Key, V> Tree<K, V> {
     /// Drops every node, leaving one empty data node. The arenas keep
     /// their memory.
     pub fn clear(&mut self) {
+        self.shape += 1;
         self.inner.clear();
         self.data.clear();
         self.free_inner.clear();
@@ -308,9 +318,16 @@ impl<K: Key, V> Tree<K, V> {
     /// Makes a subtree built into a tree cleared by `clear_for_build` the
     /// whole tree: its root, and its leaves the sibling list.
     pub fn install(&mut self, root: NodeRef, leaves: LeafRun) {
+        self.shape += 1;
         self.root = root;
         self.first_leaf = leaves.first;
         self.last_leaf = leaves.last;
+    }
+
+    /// The shape's version: equal values mean no change of shape between.
+    #[inline(always)]
+    pub fn shape(&self) -> u64 {
+        self.shape
     }
 
     #[inline(always)]
@@ -339,6 +356,7 @@ impl<K: Key, V> Tree<K, V> {
     /// Hangs `child` at `place`: makes it the root, or fills a block of an
     /// inner node's slots with it. What was there is the caller's to free.
     pub fn attach(&mut self, place: Place, child: NodeRef) {
+        self.shape += 1;
         match place {
             Place::Root => self.root = child,
             Place::Block { parent, start, len } => {
@@ -373,6 +391,7 @@ impl<K: Key, V> Tree<K, V> {
     /// Gives data node `id` the contents `node`, keeping its place in the
     /// sibling list; the old contents are dropped.
     pub fn replace_leaf(&mut self, id: DataId, mut node: DataNode<K, V>) {
+        self.shape += 1;
         node.links = self[id].links;
         self[id] = node;
     }
@@ -389,6 +408,22 @@ impl<K: Key, V> Tree<K, V> {
                 last: new,
             },
             next,
+        );
+        new
+    }
+
+    /// Allocates `node` and links it into the sibling list right before
+    /// data node `id`.
+    pub fn insert_leaf_before(&mut self, id: DataId, node: DataNode<K, V>) -> DataId {
+        let new = self.alloc_data(node);
+        let prev = self[id].links.prev;
+        self.link(
+            prev,
+            LeafRun {
+                first: new,
+                last: new,
+            },
+            Some(id),
         );
         new
     }
@@ -414,6 +449,7 @@ impl<K: Key, V> Tree<K, V> {
     /// Unlinks data node `id` (not the only one) from the sibling list and
     /// frees it.
     pub fn remove_leaf(&mut self, id: DataId) {
+        self.shape += 1;
         let Links { prev, next } = self[id].links;
         match prev {
             None => self.first_leaf = next.expect("a tree keeps a data node"),
@@ -429,6 +465,7 @@ impl<K: Key, V> Tree<K, V> {
     /// Links `run` in between `prev` and `next`, neighbours in the list
     /// (`None` past an end).
     fn link(&mut self, prev: Option<DataId>, run: LeafRun, next: Option<DataId>) {
+        self.shape += 1;
         self[run.first].links.prev = prev;
         self[run.last].links.next = next;
         match prev {
@@ -443,6 +480,7 @@ impl<K: Key, V> Tree<K, V> {
 
     /// Stores `node` in a free entry of the data arena, or a new one.
     fn alloc_data(&mut self, node: DataNode<K, V>) -> DataId {
+        self.shape += 1;
         if let Some(id) = self.free_data.pop() {
             self[id] = node;
             id
@@ -455,12 +493,14 @@ impl<K: Key, V> Tree<K, V> {
     /// Frees data node `id`, which nothing refers to any more. Its entry
     /// keeps an empty node of the fewest slots until it is reused.
     fn free_data(&mut self, id: DataId) {
+        self.shape += 1;
         self[id] = DataNode::empty(MIN_SLOTS);
         self.free_data.push(id);
     }
 
     /// Stores `node` in a free entry of the inner arena, or a new one.
     pub fn alloc_inner(&mut self, node: InnerNode) -> InnerId {
+        self.shape += 1;
         if let Some(id) = self.free_inner.pop() {
             self[id] = node;
             id
@@ -542,6 +582,7 @@ impl<K: Key, V> Tree<K, V> {
     /// slots, sibling links, the root and the ends of the list), and gives
     /// the arenas' spare memory back.
     pub fn compact(&mut self) {
+        self.shape += 1;
         let data_map = renumber(self.free_data.iter().map(|id| id.index()), self.data.len());
         let inner_map = renumber(
             self.free_inner.iter().map(|id| id.index()),

@@ -22,6 +22,13 @@ enum Op<K> {
     BulkLoad(Vec<K>),
     Clear,
     Extend(Vec<K>),
+    /// Keys past the map's last key (`true`) or before its first, `gap`
+    /// apart: appends or prepends.
+    EdgeRun(u16, u32, bool),
+    /// `extend_sorted` with these keys, sorted and deduplicated unless the
+    /// flag says to pass them as drawn (then an error must leave the map
+    /// unchanged when they are not strictly ascending).
+    ExtendSorted(Vec<K>, bool),
 }
 
 fn configs() -> Vec<(&'static str, Config)> {
@@ -100,7 +107,10 @@ fn op<K: Clone + std::fmt::Debug + 'static>(
         1 => Just(Op::Last),
         1 => prop::collection::vec(key.clone(), 0..300).prop_map(Op::BulkLoad),
         1 => Just(Op::Clear),
-        1 => prop::collection::vec(key, 0..300).prop_map(Op::Extend),
+        1 => prop::collection::vec(key.clone(), 0..300).prop_map(Op::Extend),
+        2 => (0u16..600, 1u32..1000, any::<bool>()).prop_map(|(n, gap, right)| Op::EdgeRun(n, gap, right)),
+        2 => (prop::collection::vec(key, 0..300), prop::bool::weighted(0.2))
+            .prop_map(|(keys, raw)| Op::ExtendSorted(keys, raw)),
     ]
 }
 
@@ -109,6 +119,12 @@ fn op<K: Clone + std::fmt::Debug + 'static>(
 trait ModelKey: alex::Key + std::fmt::Debug {
     type Ord: Ord + Copy + std::fmt::Debug;
     fn ord(self) -> Self::Ord;
+    /// The key `by` above (`up`) or below this one, saturating at the
+    /// ends of the type (for floats, plain addition, which may round back
+    /// to the same key).
+    fn beyond(self, by: u32, up: bool) -> Self;
+    /// A key to start from in an empty map.
+    fn origin() -> Self;
 }
 
 impl ModelKey for u64 {
@@ -116,12 +132,32 @@ impl ModelKey for u64 {
     fn ord(self) -> u64 {
         self
     }
+    fn beyond(self, by: u32, up: bool) -> u64 {
+        if up {
+            self.saturating_add(u64::from(by))
+        } else {
+            self.saturating_sub(u64::from(by))
+        }
+    }
+    fn origin() -> u64 {
+        1 << 40
+    }
 }
 
 impl ModelKey for i64 {
     type Ord = i64;
     fn ord(self) -> i64 {
         self
+    }
+    fn beyond(self, by: u32, up: bool) -> i64 {
+        if up {
+            self.saturating_add(i64::from(by))
+        } else {
+            self.saturating_sub(i64::from(by))
+        }
+    }
+    fn origin() -> i64 {
+        0
     }
 }
 
@@ -136,6 +172,29 @@ impl ModelKey for f64 {
             (1, bits)
         }
     }
+    fn beyond(self, by: u32, up: bool) -> f64 {
+        if up {
+            self + f64::from(by)
+        } else {
+            self - f64::from(by)
+        }
+    }
+    fn origin() -> f64 {
+        0.5
+    }
+}
+
+/// The error `extend_sorted` must give for `keys`: the first repeated or
+/// descending key, in input order.
+fn sorted_run_error<K: ModelKey>(keys: &[K]) -> Option<AlexError> {
+    for (index, pair) in keys.windows(2).enumerate() {
+        match pair[1].ord().cmp(&pair[0].ord()) {
+            std::cmp::Ordering::Equal => return Some(AlexError::DuplicateKey { index: index + 1 }),
+            std::cmp::Ordering::Less => return Some(AlexError::UnsortedInput { index: index + 1 }),
+            std::cmp::Ordering::Greater => {}
+        }
+    }
+    None
 }
 
 fn range_is_valid<K: ModelKey>(a: &Bound<K>, b: &Bound<K>) -> bool {
@@ -235,6 +294,41 @@ fn run<K: ModelKey>(config: &Config, ops: &[Op<K>]) -> Result<(), TestCaseError>
                 map.extend(pairs.iter().copied());
                 for (k, v) in pairs {
                     model.insert(k.ord(), (k, v));
+                }
+            }
+            Op::EdgeRun(count, gap, up) => {
+                let end = if *up {
+                    model.values().next_back()
+                } else {
+                    model.values().next()
+                };
+                let mut k = end.map_or(K::origin(), |e| e.0);
+                for i in 0..*count {
+                    k = k.beyond(*gap, *up);
+                    let old = model.insert(k.ord(), (k, u32::from(i))).map(|(_, v)| v);
+                    prop_assert_eq!(map.insert(k, u32::from(i)), old);
+                }
+            }
+            Op::ExtendSorted(keys, raw) => {
+                let mut keys = keys.clone();
+                if !raw {
+                    keys.sort_by_key(|k| k.ord());
+                    keys.dedup_by_key(|k| k.ord());
+                }
+                let pairs: Vec<(K, u32)> = keys.iter().map(|k| (*k, 9)).collect();
+                let got = map.extend_sorted(pairs.iter().copied());
+                match sorted_run_error(&keys) {
+                    Some(e) => prop_assert_eq!(got, Err(e)),
+                    None => {
+                        let new = keys
+                            .iter()
+                            .filter(|k| !model.contains_key(&k.ord()))
+                            .count();
+                        for (k, v) in pairs {
+                            model.insert(k.ord(), (k, v));
+                        }
+                        prop_assert_eq!(got, Ok(new));
+                    }
                 }
             }
         }

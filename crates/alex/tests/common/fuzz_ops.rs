@@ -608,11 +608,13 @@ impl<K: FuzzKey> Session<K> {
             17..=19 => self.range(input, opcode & 0x20 != 0),
             20 if opcode & 0x20 != 0 => self.end_entry(opcode >> 6),
             20 => self.first_last(),
+            21 if opcode & 0x20 != 0 => self.edge_run(input),
             21 => self.insert_run(input),
             22 if opcode & 0x20 != 0 => self.retain(input),
             22 => self.remove_run(input),
             23 => self.drain_ends(input),
             24 => self.bulk_load(input),
+            25 if opcode & 0x20 != 0 => self.extend_sorted(input),
             25 => self.extend(input),
             26 => self.collect(input),
             27 => {
@@ -954,6 +956,88 @@ impl<K: FuzzKey> Session<K> {
             );
         }
         assert_eq!(self.map.len(), self.model.len(), "len after an insert run");
+    }
+
+    /// Appends (keys above the map's largest, increasing) or prepends (below
+    /// its smallest, decreasing), gaps drawn from a range the input picks:
+    /// edge nodes fill, hand keys on and widen their parents.
+    fn edge_run(&mut self, input: &mut Input) {
+        let up = input.u8() & 1 == 0;
+        let max_gap = 1 + i64::from(input.u8()) * i64::from(input.u8() % 16 + 1);
+        let count = usize::from(input.u16()) % (MAX_RUN + 1);
+        let count = count.min(MAX_LEN.saturating_sub(self.model.len()));
+        let end = if up {
+            self.model.values().next_back()
+        } else {
+            self.model.values().next()
+        };
+        let mut key = match end {
+            Some(e) => e.0,
+            None => self.key(input),
+        };
+        self.trace_op(format_args!(
+            "edge run from {key:?} up {up} gaps to {max_gap} count {count}"
+        ));
+        if key.is_nan() {
+            return;
+        }
+        self.work += count;
+        let mut seed = u64::from(input.u16()) | 1;
+        for _ in 0..count {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let gap = 1 + (seed % max_gap as u64) as i64;
+            key = key.step(if up { gap } else { -gap });
+            let value = self.value();
+            let expected = self.model.insert(key.ord(), (key, value)).map(|e| e.1);
+            assert_eq!(
+                self.map.insert(key, value),
+                expected,
+                "insert {key:?} in an edge run (operation {})",
+                self.ops
+            );
+        }
+        assert_eq!(self.map.len(), self.model.len(), "len after an edge run");
+    }
+
+    /// `extend_sorted`: a sorted, deduplicated run (from one of the bulk key
+    /// shapes, so runs overlap present keys, are empty, one key, or span
+    /// many nodes), or now and then the keys as drawn, which must fail with
+    /// the first offending pair and leave the map unchanged unless they
+    /// happen to be strictly ascending.
+    fn extend_sorted(&mut self, input: &mut Input) {
+        let raw = input.u8() % 4 == 0;
+        let mut keys = self.bulk_keys(input);
+        if !raw {
+            keys.retain(|k| !k.is_nan());
+            keys.sort_by_key(|k| k.ord());
+            keys.dedup_by_key(|k| k.ord());
+        }
+        keys.truncate(MAX_LEN.saturating_sub(self.model.len()));
+        let pairs: Vec<(K, u32)> = keys.iter().map(|&k| (k, self.value())).collect();
+        self.trace_op(format_args!(
+            "extend_sorted with {} pairs, raw {raw}",
+            pairs.len()
+        ));
+        let got = self.map.extend_sorted(pairs.iter().copied());
+        match bulk_load_error(&keys) {
+            Some(e) => {
+                assert_eq!(got, Err(e), "extend_sorted error");
+                self.compare_all("after a refused extend_sorted");
+            }
+            None => {
+                let new = keys
+                    .iter()
+                    .filter(|k| !self.model.contains_key(&k.ord()))
+                    .count();
+                for (k, v) in pairs {
+                    self.model.insert(k.ord(), (k, v));
+                }
+                assert_eq!(got, Ok(new), "extend_sorted's count of new keys");
+            }
+        }
+        assert_eq!(self.map.len(), self.model.len(), "len after extend_sorted");
     }
 
     /// Strided removes, present or not: shrinks and merges.
