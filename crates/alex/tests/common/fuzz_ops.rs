@@ -593,6 +593,7 @@ impl<K: FuzzKey> Session<K> {
                 let key = self.key(input);
                 self.remove(key);
             }
+            14 | 15 if opcode & 0x20 != 0 => self.get_many(input),
             14 | 15 => {
                 let key = self.key(input);
                 self.get(key);
@@ -692,6 +693,31 @@ impl<K: FuzzKey> Session<K> {
         } else {
             self.model.get(&key.ord()).map(|e| e.1)
         }
+    }
+
+    /// A batch of lookups (more keys than the batch's pipeline holds, some repeated or
+    /// absent) through `get_many` and `for_each_get`, each answer `get`'s.
+    fn get_many(&mut self, input: &mut Input) {
+        let len = usize::from(input.u8() % 64);
+        let keys: Vec<K> = (0..len).map(|_| self.key(input)).collect();
+        self.trace_op(format_args!("get_many {keys:?}"));
+        self.work += len;
+        let mut out = Vec::new();
+        self.map.get_many(&keys, &mut out);
+        assert_eq!(out.len(), keys.len(), "get_many length");
+        for (i, &key) in keys.iter().enumerate() {
+            assert_eq!(
+                out[i].copied(),
+                self.expected_value(key),
+                "get_many key {i}: {key:?}"
+            );
+        }
+        let mut next = 0;
+        self.map.for_each_get(&keys, |i, v| {
+            assert_eq!((i, v), (next, out[i]), "for_each_get order");
+            next += 1;
+        });
+        assert_eq!(next, keys.len(), "for_each_get count");
     }
 
     fn get(&mut self, key: K) {
