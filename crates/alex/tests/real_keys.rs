@@ -6,7 +6,7 @@
 mod common;
 
 use alex::{AlexMap, Config};
-use common::{assert_stats, mix, small_nodes, with_watchdog, SplitMix64};
+use common::{assert_stats, mix, small_nodes, sosd_keys, with_watchdog, SplitMix64};
 use std::collections::BTreeMap;
 
 /// Seconds before the watchdog fails a test here (release build).
@@ -17,21 +17,7 @@ const WATCHDOG_SECS: u64 = 150;
 fn real_keys(name: &str) -> Vec<u64> {
     let path = format!("{}/../../data/{name}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let count = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    assert_eq!(
-        bytes.len(),
-        8 + 8 * count,
-        "{path}: size disagrees with its count"
-    );
-    let keys: Vec<u64> = bytes[8..]
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    assert!(
-        keys.windows(2).all(|w| w[0] < w[1]),
-        "{path}: not sorted and distinct"
-    );
-    keys
+    sosd_keys(&path, &bytes)
 }
 
 const SETS: [&str; 3] = [

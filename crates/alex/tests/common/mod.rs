@@ -76,21 +76,9 @@ impl SplitMix64 {
     }
 }
 
-/// The real key set shared by the project (SOSD format: LE u64 count, then
-/// that many sorted distinct LE u64 keys), or `None` with a printed note
-/// when the file is absent.
-pub fn osm_keys() -> Option<Vec<u64>> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/osm_coastline_s2cellids_u64"
-    );
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            println!("note: skipping the OSM key set, cannot read {path}: {e}");
-            return None;
-        }
-    };
+/// The keys of a SOSD file (LE u64 count, then that many sorted distinct LE u64
+/// keys), checked; panics naming `path` on a malformed file.
+pub fn sosd_keys(path: &str, bytes: &[u8]) -> Vec<u64> {
     assert!(bytes.len() >= 8, "{path}: shorter than its header");
     let count = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     assert_eq!(
@@ -106,7 +94,23 @@ pub fn osm_keys() -> Option<Vec<u64>> {
         keys.windows(2).all(|w| w[0] < w[1]),
         "{path}: keys are not sorted and distinct"
     );
-    Some(keys)
+    keys
+}
+
+/// The real key set shared by the project, or `None` with a printed note when the
+/// file is absent.
+pub fn osm_keys() -> Option<Vec<u64>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/osm_coastline_s2cellids_u64"
+    );
+    match std::fs::read(path) {
+        Ok(bytes) => Some(sosd_keys(path, &bytes)),
+        Err(e) => {
+            println!("note: skipping the OSM key set, cannot read {path}: {e}");
+            None
+        }
+    }
 }
 
 /// `f64` ordered by `total_cmp` (so `-0.0 < 0.0`), for the reference map.
