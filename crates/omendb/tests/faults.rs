@@ -391,6 +391,62 @@ fn zero_filled_tail_is_torn_but_garbage_after_a_record_is_corruption() {
     }
 }
 
+/// A process killed while writing a record that spans pages leaves the record's first
+/// pages and zeros after (the log is preallocated): the newest log's torn tail, dropped.
+/// Zeros that do not run from a page boundary to the end, or a flipped byte, are damage.
+#[test]
+fn a_record_cut_at_a_page_boundary_is_a_torn_tail() {
+    let write = || {
+        let mem = MemStorage::new();
+        let opts = Options {
+            auto_checkpoint_log_bytes: None,
+            ..options(&mem, SyncMode::Always)
+        };
+        let db = Db::<u64>::open_with("mem", opts).unwrap();
+        db.put(1, b"kept").unwrap();
+        db.put(2, vec![7u8; 10_000]).unwrap();
+        drop(db);
+        let log = mem
+            .names()
+            .into_iter()
+            .filter(|n| n.starts_with("log-"))
+            .max()
+            .unwrap();
+        let bytes = mem.file(&log).unwrap();
+        let value_at = bytes
+            .windows(64)
+            .position(|w| w.iter().all(|&b| b == 7))
+            .unwrap();
+        (mem, log, bytes, value_at)
+    };
+    // Cut at the first page boundary inside the value: zeros from there on.
+    let (mem, log, mut bytes, value_at) = write();
+    let boundary = (value_at / 4096 + 1) * 4096;
+    assert!(boundary < value_at + 10_000);
+    bytes[boundary..].fill(0);
+    mem.set_file(&log, bytes);
+    let db = reopen(&mem).unwrap();
+    assert_eq!(db.get(1).unwrap().as_deref(), Some(&b"kept"[..]));
+    assert_eq!(db.get(2).unwrap(), None);
+    db.put(3, b"after").unwrap();
+    drop(db);
+    assert_eq!(contents(&reopen(&mem).unwrap()).len(), 2);
+
+    // Zeros inside the record but its last byte written: not a cut write, damage.
+    let (mem, log, mut bytes, value_at) = write();
+    let end = value_at + 10_000;
+    let inside = (value_at / 4096 + 1) * 4096 + 100;
+    bytes[inside..end - 1].fill(0);
+    mem.set_file(&log, bytes);
+    assert!(matches!(reopen(&mem), Err(Error::Corrupted { .. })));
+
+    // A flipped byte in the whole record: damage.
+    let (mem, log, mut bytes, value_at) = write();
+    bytes[value_at + 5000] ^= 0x40;
+    mem.set_file(&log, bytes);
+    assert!(matches!(reopen(&mem), Err(Error::Corrupted { .. })));
+}
+
 /// A real full disk: a 4 MiB tmpfs (needs root to mount; run with `--ignored`). Puts run
 /// until the file system is full; the failing put is `DiskFull`, and after the file
 /// system grows the database reopens with every acknowledged put and takes writes again.

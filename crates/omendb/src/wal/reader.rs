@@ -73,6 +73,22 @@ impl Input<'_> {
     }
 }
 
+/// The granularity at which the kernel copies a write into the page cache: a write cut
+/// short by a fatal signal ends at a multiple of it (any larger page size is one too).
+const PAGE: u64 = 4096;
+
+/// True when `bytes`, found at file offset `at`, are all zero from a page boundary
+/// before their end on: what a write cut short over zeros leaves (its first pages
+/// written, the rest not). A record within one page is written whole or not at all.
+fn zero_from_page_boundary(at: u64, bytes: &[u8]) -> bool {
+    let end = at + bytes.len() as u64;
+    let written_to = bytes
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(at, |i| at + i as u64 + 1);
+    written_to.div_ceil(PAGE) * PAGE < end
+}
+
 /// Reads and validates a whole log of `file_len` bytes, calling `apply` for each operation
 /// of each valid record in order. A record's operations are passed only after the whole
 /// record validated, so a bad record applies nothing.
@@ -165,7 +181,7 @@ pub fn scan_log<K: Key>(
         let mut rb = [0u8; RECORD_HEADER_LEN];
         input.read_exact(&mut rb)?;
         let Some(record) = RecordHeader::decode(&rb) else {
-            if rb.iter().all(|&b| b == 0)
+            if (rb.iter().all(|&b| b == 0) || zero_from_page_boundary(offset, &rb))
                 && input.rest_is_zero(remaining - RECORD_HEADER_LEN as u64)?
             {
                 torn(&mut scan)?;
@@ -196,6 +212,16 @@ pub fn scan_log<K: Key>(
         payload.resize(record.payload_len as usize, 0);
         input.read_exact(&mut payload)?;
         if crc32c::crc32c(&payload) != record.payload_crc {
+            // A write cut short by the death of the process, over zeros written ahead:
+            // its pages up to some page boundary, zeros from there to the end of the file.
+            let payload_at = offset + RECORD_HEADER_LEN as u64;
+            if expect.is_last
+                && zero_from_page_boundary(payload_at, &payload)
+                && input.rest_is_zero(file_len - end)?
+            {
+                torn(&mut scan)?;
+                break;
+            }
             return Err(corrupt(offset, "record payload checksum mismatch".into()));
         }
         let batches = parse_payload::<K>(&payload, |_| {}).map_err(|(at, reason)| {
