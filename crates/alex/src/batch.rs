@@ -16,24 +16,18 @@
 //! order of the keys.
 //!
 //! Both stages read what `get` reads, through the same node functions
-//! (`leaf_for`, `DataNode::find`), so the answers are `get`'s. A key far
-//! from its predicted slot still waits for the slots of `find`'s
-//! exponential search; deferring those lookups to a third stage was
-//! measured and not kept (no faster). Interleaving every level of the
-//! descent too (a ring of lookup state machines, AMAC) was slower: on the
-//! maps measured the inner nodes are cached, and the extra steps cost
-//! more than they saved. A stage that prefetches the data node's header
-//! before the window paid off only on trees of many small nodes (the OSM
-//! cell ids), whose headers are not cached, and cost uniform keys more
-//! than it saved there; it is the next step if such trees matter more.
+//! (`leaf_for`, `DataNode::find`), so the answers are `get`'s. The inner
+//! nodes are not interleaved: on large maps they stay cached, and the miss
+//! worth hiding is the data node's window. Why this shape and not others
+//! (AMAC over every level, a third stage, a header-prefetch stage), with
+//! the figures: docs/design.md and BENCHMARKS.md.
 
 use crate::data_node::DataNode;
 use crate::key::Key;
 use crate::AlexMap;
 
-/// Lookups in flight between the two stages. Enough that the window's
-/// lines arrive before the second stage needs them (fewer measured
-/// slower); more made no difference.
+/// Lookups in flight between the two stages: enough that the window's
+/// lines arrive before the second stage needs them.
 const LOOKAHEAD: usize = 16;
 
 /// A lookup between its stages: its data node and its key's image, or
