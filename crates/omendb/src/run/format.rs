@@ -252,10 +252,15 @@ impl<'b> BlockView<'b> {
     /// size (0 when the block is empty): read ahead of time to start loading its line.
     #[inline]
     pub fn value_hint(&self, i: usize) -> u8 {
+        self.bytes.get(self.value_hint_at(i)).copied().unwrap_or(0)
+    }
+
+    /// Where [`BlockView::value_hint`] reads: entry `i`'s share of the value bytes.
+    #[inline]
+    pub fn value_hint_at(&self, i: usize) -> usize {
         let base = self.n * BLOCK_ENTRY_LEN;
         let values = self.bytes.len().saturating_sub(base + BLOCK_CRC_LEN);
-        let at = base + i.saturating_mul(values).checked_div(self.n).unwrap_or(0);
-        self.bytes.get(at).copied().unwrap_or(0)
+        base + i.saturating_mul(values).checked_div(self.n).unwrap_or(0)
     }
 
     /// The index of the first entry whose key is `>= key`, starting from a guess: the

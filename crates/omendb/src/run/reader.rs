@@ -399,22 +399,23 @@ impl Run {
         let Some(bytes) = all.get(start..end) else {
             return;
         };
-        let n = self.block_entries(b);
-        let lo_key = self.fences[b];
-        let hi_key = self.fences.get(b + 1).copied().unwrap_or(self.max_key);
-        let span = u128::from(hi_key - lo_key).max(1);
-        let guess = ((u128::from(key.saturating_sub(lo_key)) * n as u128 / span) as usize)
-            .min(n.saturating_sub(1));
-        let values = bytes
-            .len()
-            .saturating_sub(n * BLOCK_ENTRY_LEN + BLOCK_CRC_LEN);
-        let value_at =
-            n * BLOCK_ENTRY_LEN + guess.saturating_mul(values).checked_div(n).unwrap_or(0);
-        for at in [guess * BLOCK_ENTRY_LEN, value_at] {
+        let view = BlockView::new(bytes, self.block_entries(b));
+        let guess = self.entry_guess(b, key).min(view.len().saturating_sub(1));
+        for at in [guess * BLOCK_ENTRY_LEN, view.value_hint_at(guess)] {
             if let Some(byte) = bytes.get(at) {
                 prefetch_line(byte);
             }
         }
+    }
+
+    /// The entry of block `b` that `key` would be, interpolated between the block's fence
+    /// and the next (the last block's between its fence and the largest key).
+    #[inline]
+    fn entry_guess(&self, b: usize, key: u64) -> usize {
+        let lo_key = self.fences[b];
+        let hi_key = self.fences.get(b + 1).copied().unwrap_or(self.max_key);
+        let span = u128::from(hi_key - lo_key).max(1);
+        (u128::from(key.saturating_sub(lo_key)) * self.block_entries(b) as u128 / span) as usize
     }
 
     /// Looks `key` up, reading at most one block into `buf`; calls `f` on the value.
@@ -427,15 +428,11 @@ impl Run {
         let Some(b) = self.block_for(key) else {
             return Ok(None);
         };
-        // Interpolate between the block's fence and the next: a learned guess inside the
-        // block, corrected by a galloping search.
-        let lo_key = self.fences[b];
-        let hi_key = self.fences.get(b + 1).copied().unwrap_or(self.max_key);
+        // A learned guess inside the block, corrected by a galloping search.
+        let guess = self.entry_guess(b, key);
         let n = self.block_entries(b);
         self.with_block(b, buf, |bytes| {
             let view = BlockView::new(bytes, n);
-            let span = u128::from(hi_key - lo_key).max(1);
-            let guess = (u128::from(key - lo_key) * view.len() as u128 / span) as usize;
             // Load the byte where the value probably lies before searching the keys, so
             // that the two cache misses (key line, value line) overlap.
             std::hint::black_box(view.value_hint(guess));
